@@ -1,0 +1,84 @@
+"""The ``cphpost-monitor`` command line.
+
+Each command group lives in its own module and registers itself on :data:`app`; this module
+only holds the global options and turns user mistakes into one clear line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from monitor import __version__
+from monitor.cli.common import UserError, console_err
+from monitor.settings import ENV_PREFIX, SettingsError
+
+app = typer.Typer(
+    name="cphpost-monitor",
+    help=(
+        "Watch The Copenhagen Post for migration articles: store every version, "
+        "notice edits, alert through email, Slack and every channel apprise speaks."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cphpost-monitor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help=f"TOML settings file (also {ENV_PREFIX}CONFIG). Environment variables win.",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    if config is not None:
+        os.environ[f"{ENV_PREFIX}CONFIG"] = str(config)
+
+
+# Command modules register themselves on import (order = order in --help).
+from monitor.cli import articles, extract, db  # noqa: E402,F401,I001
+
+
+def main() -> None:
+    """Console-script entry point: user mistakes exit 2 with one line, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except (SettingsError, UserError) as exc:
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Abort:
+        console_err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        console_err.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click's usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
