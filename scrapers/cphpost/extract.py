@@ -1,0 +1,461 @@
+"""One cphpost.dk article page to an :class:`~scrapers.article.Article`, or a failure saying why.
+
+Every field is read from the most stable signal first and falls back to the next, so a page
+without JSON-LD, or with its meta tags gone, still extracts the same article:
+
+- metadata: JSON-LD ``NewsArticle`` → ``og:``/``article:`` meta → theme markup;
+- URL: ``<link rel=canonical>`` (when on-site) → the fetched URL → ``og:url``;
+- body: the theme's ``.entry-content``, else schema.org ``[itemprop=articleBody]``.
+
+A page that no longer yields a plausible article becomes an :class:`ExtractionFailure` with a
+specific reason, never a half-empty Article: an article that silently lost its body would look
+like an edit and raise a false alert. The rules:
+
+- **Truncation.** The document is truncated when it never closes (no ``</html>``) and the cut
+  is not provably after the articles (some ``<article>`` left unclosed, or none at all). A page
+  cut in its footer still extracts; a page cut anywhere in or before the article fails. When
+  JSON-LD gives ``wordCount``, a free article whose body has under 80 % of it fails too.
+- **Redesign.** Only the two body containers above are trusted. When neither exists, the page
+  fails ("no article body") even if paragraphs could be scraped from elsewhere: a guessed body
+  that picks up the age notice or a caption would change the fingerprint and alert on nothing.
+  Metadata falls back freely, because its fallbacks carry the same values.
+- **Not an article.** Empty responses, maintenance and error pages served with 200, a page
+  without a title, an empty body, and a page whose URL is not an article URL all fail.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+
+from scrapers.article import Article, ExtractionFailure, clean_text
+from scrapers.cphpost.decoding import decode_page
+from scrapers.cphpost.urls import (
+    DEFAULT_SITE,
+    canonicalize,
+    post_id_from_shortlink_href,
+    same_site,
+    section_of,
+)
+
+SITE_TZ = ZoneInfo("Europe/Copenhagen")  # what the site means by a date without an offset
+BODY_CONTAINERS = (".entry-content", '[itemprop="articleBody"]')
+BLOCKS = "p, h2, h3, h4, h5, h6, li, blockquote, pre"
+FURNITURE = (
+    "script, style, noscript, template, iframe, figure, figcaption, form, aside, "
+    ".ad-slot, .inline-ad, .advertisement, [id^='div-gpt-ad'], .newsletter-signup, "
+    ".related-posts, .more-posts, .connect-club-promo, .teaser, .paywall-box, .wp-caption, "
+    ".sharedaddy, .jp-relatedposts, .article-age-notice"
+)
+ARTICLE_TYPES = frozenset(
+    {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting"}
+)
+MIN_WORD_RATIO = 0.8
+
+_READ_MORE = re.compile(r"^\s*(?:read more|also read|læs også)\s*:?\s*", re.I)
+_HTML_CLOSED = re.compile(r"</html\s*>(?:\s|<!--.*?-->)*\Z", re.I | re.S)
+_ARTICLE_OPEN = re.compile(r"<article[\s>]", re.I)
+_ARTICLE_CLOSE = re.compile(r"</article\s*>", re.I)
+_POST_ID = re.compile(r"^post-(\d+)$")
+_BODY_POST_ID = re.compile(r"\bpostid-(\d+)\b")
+_MAINTENANCE = re.compile(
+    r"maintenance|briefly unavailable|temporarily unavailable|be right back", re.I
+)
+_ERROR_PAGE = re.compile(r"page not found|not found|\b404\b|\berror\b|nothing found", re.I)
+_WORD = re.compile(r"\w+")
+_SOURCE_BREAK = re.compile(r"[ \t]*[\r\n][\s]*")
+
+
+def extract(
+    page: bytes | str, url: str, site: str = DEFAULT_SITE, encoding: str | None = None
+) -> Article | ExtractionFailure:
+    """The article on ``page`` (fetched from ``url``), or why there is none.
+
+    ``encoding`` is the charset of the HTTP Content-Type, when the response named one.
+    """
+    text = decode_page(page, encoding)
+    if not text.strip():
+        return ExtractionFailure(url, "empty response body")
+    truncated = truncation(text)
+    if truncated:
+        return ExtractionFailure(url, truncated)
+    tree = LexborHTMLParser(text)
+    signals = _Signals(tree)
+    body = body_container(tree)
+    if body is None:
+        return ExtractionFailure(url, _diagnose_missing_body(tree, signals))
+    canonical = _canonical_url(tree, signals, url, site)
+    if canonical is None:
+        return ExtractionFailure(url, f"not an article URL on {site}: {url}")
+    return _build(tree, signals, body, canonical)
+
+
+def _build(
+    tree: LexborHTMLParser, signals: _Signals, body: LexborNode, canonical: str
+) -> Article | ExtractionFailure:
+    """Assemble the article once the page is known to have a body; check it is plausible."""
+    paywalled = _paywalled(tree, signals, body)
+    _strip_furniture(body, signals)
+    paragraphs, related = body_blocks(body)
+    title = _title(tree, signals)
+    if not title:
+        return ExtractionFailure(canonical, "no title (JSON-LD headline, og:title or <h1>)")
+    if not paragraphs:
+        return ExtractionFailure(canonical, "empty article body: the body has no paragraphs")
+    short = _short_of_word_count(signals, paragraphs, paywalled)
+    if short:
+        return ExtractionFailure(canonical, short)
+    return Article(
+        url=canonical,
+        title=title,
+        standfirst=_standfirst(tree, signals),
+        author=_author(tree, signals),
+        published=_first_date(_published_sources(tree, signals)),
+        modified=_first_date(_modified_sources(tree, signals)),
+        section=section_of(canonical),
+        tags=_tags(tree, signals),
+        post_id=_post_id(tree),
+        paywalled=paywalled,
+        paragraphs=tuple(paragraphs),
+        related_links=tuple(related),
+    )
+
+
+# --- signals ------------------------------------------------------------------------------
+
+
+class _Signals:
+    """The page's JSON-LD article object and its ``<meta>`` values, read once."""
+
+    __slots__ = ("ld", "meta")
+
+    def __init__(self, tree: LexborHTMLParser) -> None:
+        self.ld: dict[str, Any] = _json_ld_article(tree) or {}
+        self.meta: dict[str, list[str]] = _meta_values(tree)
+
+    def ld_text(self, key: str) -> str:
+        value = self.ld.get(key)
+        return clean_text(html.unescape(value)) if isinstance(value, str) else ""
+
+    def meta_text(self, *keys: str) -> str:
+        for key in keys:
+            for value in self.meta.get(key, ()):
+                if clean_text(value):
+                    return clean_text(value)
+        return ""
+
+
+def _json_ld_article(tree: LexborHTMLParser) -> dict[str, Any] | None:
+    """The first ``NewsArticle`` (or other Article type) in the page's JSON-LD blocks."""
+    for script in tree.css('script[type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text())
+        except ValueError:
+            continue  # one broken block must not hide the others
+        for node in _ld_nodes(data):
+            types = node.get("@type")
+            types = {types} if isinstance(types, str) else set(types or ())
+            if types & ARTICLE_TYPES:
+                return node
+    return None
+
+
+def _ld_nodes(data: Any) -> Iterator[dict[str, Any]]:
+    """Every object of a JSON-LD document: top level, lists and ``@graph`` members."""
+    if isinstance(data, list):
+        for item in data:
+            yield from _ld_nodes(item)
+    elif isinstance(data, dict):
+        yield data
+        yield from _ld_nodes(data.get("@graph", []))
+
+
+def _meta_values(tree: LexborHTMLParser) -> dict[str, list[str]]:
+    """``<meta property|name=... content=...>`` values by lower-case key, in page order."""
+    values: dict[str, list[str]] = {}
+    for node in tree.css("meta[content]"):
+        attrs = node.attributes
+        key = attrs.get("property") or attrs.get("name")
+        if key:
+            values.setdefault(key.lower(), []).append(attrs.get("content") or "")
+    return values
+
+
+def _node_text(node: LexborNode | None) -> str:
+    return clean_text(node.text()) if node is not None else ""
+
+
+def block_text(node: LexborNode) -> str:
+    """Body text as written: trimmed, source line breaks joined, inner spacing kept.
+
+    Unlike metadata it is not whitespace-folded: the record keeps what the newsroom typed
+    (double spaces included) and :func:`~scrapers.article.fingerprint` folds it anyway.
+    """
+    return _SOURCE_BREAK.sub(" ", node.text()).strip()
+
+
+def _first_text(tree: LexborHTMLParser | LexborNode, selectors: Iterable[str]) -> str:
+    for selector in selectors:
+        text = _node_text(tree.css_first(selector))
+        if text:
+            return text
+    return ""
+
+
+def _title(tree: LexborHTMLParser, signals: _Signals) -> str:
+    site_name = signals.meta_text("og:site_name") or "The Copenhagen Post"
+    from_title_tag = _node_text(tree.css_first("title"))
+    suffix = re.compile(rf"\s+[-–|]\s+{re.escape(site_name)}\s*$")
+    return (
+        signals.ld_text("headline")
+        or signals.meta_text("og:title", "twitter:title")
+        or _first_text(tree, ("article h1", "h1.entry-title", "main h1"))
+        or suffix.sub("", from_title_tag)
+    )
+
+
+def _standfirst(tree: LexborHTMLParser, signals: _Signals) -> str:
+    return (
+        signals.ld_text("description")
+        or signals.meta_text("og:description", "description")
+        or _first_text(tree, (".entry-excerpt", "article header .excerpt"))
+    )
+
+
+def _author(tree: LexborHTMLParser, signals: _Signals) -> str:
+    return (
+        _ld_author(signals.ld.get("author"))
+        or signals.meta_text("author", "article:author")
+        or _first_text(tree, (".byline .author", '[rel="author"]', ".author"))
+    )
+
+
+def _ld_author(value: Any) -> str:
+    """JSON-LD author as text: a name, a Person, or a list of them joined with commas."""
+    if isinstance(value, str):
+        return clean_text(html.unescape(value))
+    if isinstance(value, dict):
+        return _ld_author(value.get("name"))
+    if isinstance(value, list):
+        return ", ".join(name for name in (_ld_author(v) for v in value) if name)
+    return ""
+
+
+def _tags(tree: LexborHTMLParser, signals: _Signals) -> tuple[str, ...]:
+    """JSON-LD keywords, else ``article:tag`` meta, else the byline's tag links."""
+    keywords = signals.ld.get("keywords")
+    if isinstance(keywords, str):
+        keywords = keywords.split(",")
+    sources: list[Iterable[str]] = [
+        keywords if isinstance(keywords, list) else [],
+        signals.meta.get("article:tag", []),
+        (node.text() for node in tree.css('.tags-links a, a[rel="tag"]')),
+    ]
+    for source in sources:
+        tags = _unique(clean_text(html.unescape(str(t))) for t in source)
+        if tags:
+            return tags
+    return ()
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+def _post_id(tree: LexborHTMLParser) -> int | None:
+    """From the shortlink ``?p=N``, else ``<article id="post-N">``, else ``body.postid-N``."""
+    link = tree.css_first('link[rel="shortlink"][href]')
+    if link is not None:
+        post_id = post_id_from_shortlink_href(link.attributes.get("href") or "")
+        if post_id is not None:
+            return post_id
+    for node in tree.css("article[id]"):
+        match = _POST_ID.match(node.attributes.get("id") or "")
+        if match:
+            return int(match.group(1))
+    body = tree.body
+    match = _BODY_POST_ID.search(body.attributes.get("class") or "") if body else None
+    return int(match.group(1)) if match else None
+
+
+def _paywalled(tree: LexborHTMLParser, signals: _Signals, body: LexborNode) -> bool:
+    """JSON-LD ``isAccessibleForFree`` when present, else a paywall box or ``body.is-premium``."""
+    free = signals.ld.get("isAccessibleForFree")
+    if isinstance(free, bool):
+        return not free
+    if isinstance(free, str) and free.strip().lower() in ("true", "false"):
+        return free.strip().lower() == "false"
+    premium_body = tree.css_first("body.is-premium") is not None
+    return premium_body or body.css_first(".paywall-box, #cph-paywall") is not None
+
+
+# --- dates --------------------------------------------------------------------------------
+
+
+def _published_sources(tree: LexborHTMLParser, signals: _Signals) -> Iterator[str]:
+    yield signals.ld_text("datePublished")
+    yield signals.meta_text("article:published_time")
+    yield from _time_attrs(tree, ("time.published[datetime]", "article time[datetime]"))
+
+
+def _modified_sources(tree: LexborHTMLParser, signals: _Signals) -> Iterator[str]:
+    yield signals.ld_text("dateModified")
+    yield signals.meta_text("article:modified_time", "og:updated_time")
+    yield from _time_attrs(tree, ("time.updated[datetime]",))
+
+
+def _time_attrs(tree: LexborHTMLParser, selectors: Iterable[str]) -> Iterator[str]:
+    for selector in selectors:
+        node = tree.css_first(selector)
+        if node is not None:
+            yield (node.attributes.get("datetime") or "").strip()
+
+
+def _first_date(values: Iterable[str]) -> datetime | None:
+    """The first value that parses as ISO 8601; a missing offset means Copenhagen time."""
+    for value in values:
+        try:
+            parsed = datetime.fromisoformat(value) if value else None
+        except ValueError:
+            continue
+        if parsed is not None:
+            return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=SITE_TZ)
+    return None
+
+
+# --- URL ----------------------------------------------------------------------------------
+
+
+def _canonical_url(tree: LexborHTMLParser, signals: _Signals, url: str, site: str) -> str | None:
+    """``<link rel=canonical>`` when on-site and an article, else the fetched URL, else og:url."""
+    link = tree.css_first('link[rel="canonical"][href]')
+    hrefs = [
+        link.attributes.get("href") or "" if link is not None else "",
+        url,
+        signals.meta_text("og:url"),
+    ]
+    for href in hrefs:
+        if href and same_site(href, site):
+            canonical = canonicalize(href, site)
+            if canonical is not None:
+                return canonical
+    return None
+
+
+# --- body ---------------------------------------------------------------------------------
+
+
+def body_container(tree: LexborHTMLParser) -> LexborNode | None:
+    """The element holding the article text: the theme's, else schema.org microdata's."""
+    for selector in BODY_CONTAINERS:
+        node = tree.css_first(selector)
+        if node is not None:
+            return node
+    return None
+
+
+def _strip_furniture(body: LexborNode, signals: _Signals) -> None:
+    """Remove what sits inside the body but is not the article: ads, captions, paywall box."""
+    selectors = [FURNITURE, *_ld_paywalled_selectors(signals)]
+    for selector in selectors:
+        try:
+            nodes = body.css(selector)
+        except SelectolaxError:
+            continue  # a selector from the page's JSON-LD that lexbor cannot parse
+        for node in nodes:
+            node.decompose()
+    for br in body.css("br"):
+        br.replace_with(" ")
+
+
+def _ld_paywalled_selectors(signals: _Signals) -> Iterator[str]:
+    """``hasPart.cssSelector`` of parts JSON-LD marks as not free: the paywall box."""
+    parts = signals.ld.get("hasPart")
+    for part in parts if isinstance(parts, list) else [parts]:
+        if isinstance(part, dict) and part.get("isAccessibleForFree") in (False, "false", "False"):
+            selector = part.get("cssSelector")
+            if isinstance(selector, str) and selector.strip():
+                yield selector
+
+
+def body_blocks(body: LexborNode) -> tuple[list[str], list[str]]:
+    """Paragraphs and subheads in order, and READ MORE link texts kept apart.
+
+    Only innermost blocks count (a ``<li>`` holding a ``<p>`` yields the ``<p>``), so nested
+    markup never repeats a sentence.
+    """
+    paragraphs: list[str] = []
+    related: list[str] = []
+    for node in body.css(BLOCKS):
+        if len(node.css(BLOCKS)) > 1:  # css() matches the node itself too
+            continue
+        text = block_text(node)
+        if not text:
+            continue
+        if _READ_MORE.match(text):
+            related.extend(_read_more_titles(node, text))
+        else:
+            paragraphs.append(text)
+    return paragraphs, related
+
+
+def _read_more_titles(node: LexborNode, text: str) -> list[str]:
+    """The linked titles of a READ MORE line, or its text after the label when unlinked."""
+    titles = [block_text(a) for a in node.css("a")]
+    titles = [t for t in titles if t]
+    return titles or [_READ_MORE.sub("", text, count=1)]
+
+
+# --- plausibility -------------------------------------------------------------------------
+
+
+def truncation(text: str) -> str | None:
+    """Why the document looks cut off, or None (rule in the module docstring)."""
+    if _HTML_CLOSED.search(text[-8192:]):
+        return None
+    opened = len(_ARTICLE_OPEN.findall(text))
+    closed = len(_ARTICLE_CLOSE.findall(text))
+    if opened and closed >= opened:
+        return None  # cut after every article closed: the article itself is whole
+    return (
+        f"truncated HTML: no closing </html> and {opened - closed} of {opened} "
+        "<article> elements left open"
+    )
+
+
+def _short_of_word_count(signals: _Signals, paragraphs: list[str], paywalled: bool) -> str:
+    """A free article whose body has far fewer words than JSON-LD ``wordCount`` declares."""
+    declared = signals.ld.get("wordCount")
+    if paywalled or isinstance(declared, bool) or not isinstance(declared, int | str):
+        return ""
+    try:
+        expected = int(declared)
+    except ValueError:
+        return ""
+    words = sum(len(_WORD.findall(p)) for p in paragraphs)
+    if expected > 0 and words < MIN_WORD_RATIO * expected:
+        return f"truncated body: {words} words, JSON-LD wordCount says {expected}"
+    return ""
+
+
+def _diagnose_missing_body(tree: LexborHTMLParser, signals: _Signals) -> str:
+    """A specific reason for a page without an article body."""
+    title = _node_text(tree.css_first("title"))
+    heading = _node_text(tree.css_first("h1"))
+    visible = f"{title} {heading}"
+    body = tree.body
+    body_class = (body.attributes.get("class") or "") if body is not None else ""
+    if _MAINTENANCE.search(visible) or _MAINTENANCE.search(_node_text(body)[:500]):
+        return f"maintenance page served as an article ({title or heading!r})"
+    if "error404" in body_class or _ERROR_PAGE.search(visible):
+        return f"error page served as an article ({title or heading!r})"
+    if not signals.ld and signals.meta_text("og:type") != "article":
+        return "not an article page: no NewsArticle JSON-LD, og:type article or article body"
+    return "no article body: none of " + ", ".join(BODY_CONTAINERS) + " found (template redesign?)"
