@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     )
     recheck_interval: float = Field(30.0, description="How often due re-checks are claimed.")
     recheck_batch: int = Field(20, ge=1, le=1000, description="Re-checks claimed at once.")
+    slow_recheck_factor: float = Field(
+        4.0, ge=1, description="Non-relevant articles are re-checked this many times less often."
+    )
     lease_seconds: float = Field(300.0, description="How long a claim lasts before retaken.")
     delete_confirm_after: float = Field(300.0, description="Delay before a 404 is re-checked.")
     flipflop_window: float = Field(7 * 86400.0, description="Reversions inside are held back.")

@@ -56,8 +56,19 @@ def _global(
         os.environ[f"{ENV_PREFIX}CONFIG"] = str(config)
 
 
-# Command modules register themselves on import (order = order in --help).
-from monitor.cli import articles, extract, db  # noqa: E402,F401,I001
+def _register() -> None:
+    """Each command lives in its own module; the order here is the order in ``--help``."""
+    from monitor.cli import articles, db, run
+
+    app.command("run")(run.run_command)
+    app.command("status")(run.status_command)
+    app.command("check")(articles.check_command)
+    app.command("history")(articles.history_command)
+    app.command("diff")(articles.diff_command)
+    app.add_typer(db.db_app, name="db")
+
+
+_register()
 
 
 def main() -> None:

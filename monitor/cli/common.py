@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from rich.console import Console
+from sqlalchemy import Engine
+
+from monitor.db import DatabaseError, check_schema, get_engine
 
 from monitor.settings import Settings, load_settings
 
@@ -16,3 +19,14 @@ class UserError(Exception):
 
 def settings() -> Settings:
     return load_settings()
+
+
+def open_store(s: Settings | None = None) -> Engine:
+    """The engine for commands that read or write the store; an old schema is a user error."""
+    s = s or settings()
+    try:
+        engine = get_engine(s)
+        check_schema(engine)
+    except DatabaseError as exc:
+        raise UserError(str(exc)) from None
+    return engine

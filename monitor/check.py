@@ -1,0 +1,395 @@
+"""One article's whole path: fetch → extract → compare → classify → store → alert outbox.
+
+:func:`check` is the only place that path is written down; the daemon, ``run --once``, the
+``check`` command and the backfill all call it. Everything it decides is recorded in one
+transaction, so a crash leaves either the whole outcome (version, change, alert, deliveries) or
+none of it — and the lease on the article simply expires, so another check redoes the work.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from monitor import schedule
+from monitor.alerts.outbox import enqueue
+from monitor.alerts.render import build_payload
+from monitor.alerts.targets import Target
+from monitor.classify import Classification, Rules, classify
+from monitor.db import session
+from monitor.diff import ChangeKind, Diff, Significance, changed_sentences, diff_articles
+from monitor.diff import lifecycle as lifecycle_diff
+from monitor.diff import render_html as diff_html
+from monitor.fetch import Fetcher, FetchResult
+from monitor.models import Article, ArticleStatus, Change, FetchLog, Version
+from monitor.settings import Settings
+from monitor.store import Claim, add_alias, find_article, lock_claimed, utcnow, versions_of
+from scrapers.article import Article as Page
+from scrapers.article import ExtractionFailure, fingerprint
+from scrapers.cphpost import canonicalize, extract
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Context:
+    """What a check needs from the running service."""
+
+    settings: Settings
+    engine: Engine
+    fetcher: Fetcher
+    targets: Sequence[Target]
+    rules: Rules
+    owner: str
+    alerts_enabled: bool = True  # the backfill turns alerts off unless --alert
+
+
+@dataclass(slots=True)
+class Report:
+    """What one check came to (for logs, counters, ops health and tests)."""
+
+    url: str
+    outcome: str  # not_modified, unchanged, new, changed, missing, deleted, gone, transient, ...
+    status: int | None = None
+    error: str | None = None
+    relevant: bool = False
+    alerts: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome in ("transient", "extraction_failed")
+
+
+async def check(ctx: Context, claim: Claim, now: datetime | None = None) -> Report:
+    """Fetch one claimed article and record what happened."""
+    result = await ctx.fetcher.get(claim.url, etag=claim.etag, last_modified=claim.last_modified)
+    page: Page | ExtractionFailure | None = None
+    if result.ok:
+        page = extract(result.body, result.final_url, ctx.settings.site_url, result.encoding)
+    return record(ctx, claim, result, page, now or utcnow())
+
+
+def record(
+    ctx: Context,
+    claim: Claim,
+    result: FetchResult,
+    page: Page | ExtractionFailure | None,
+    now: datetime,
+) -> Report:
+    """Apply a fetch outcome to the store in one transaction (the imperative shell)."""
+    with session(ctx.engine) as db:
+        article = lock_claimed(db, claim)
+        if article is None:
+            return Report(claim.url, "lease_lost", result.status)
+        report = _apply(ctx, db, article, result, page, now)
+        db.add(
+            FetchLog(
+                at=now,
+                url=claim.url,
+                status=result.status,
+                outcome=report.outcome,
+                elapsed_ms=int(result.elapsed * 1000),
+                error=report.error,
+                worker=ctx.owner,
+            )
+        )
+        article.lease_owner = article.lease_expires = None
+        article.last_checked = now
+        db.add(article)
+    if report.failed:
+        log.warning("check %s: %s (%s)", claim.url, report.outcome, report.error)
+    else:
+        log.info("check %s: %s%s", claim.url, report.outcome, _alerts_note(report))
+    return report
+
+
+def _alerts_note(report: Report) -> str:
+    return f" → alert {', '.join(report.alerts)}" if report.alerts else ""
+
+
+def _apply(
+    ctx: Context,
+    db: Session,
+    article: Article,
+    result: FetchResult,
+    page: Page | ExtractionFailure | None,
+    now: datetime,
+) -> Report:
+    regular = _regular_next(ctx.settings, article, now)
+    if result.not_modified:
+        article.fail_count, article.last_error, article.missing_since = 0, None, None
+        article.next_check_at = regular
+        return Report(article.url, "not_modified", 304, relevant=article.relevant)
+    if result.missing:
+        return _missing(ctx, db, article, result, now, regular)
+    if not result.ok or not isinstance(page, Page):
+        reason = result.error or (page.reason if isinstance(page, ExtractionFailure) else None)
+        outcome = "extraction_failed" if isinstance(page, ExtractionFailure) else "transient"
+        article.fail_count += 1
+        article.last_error = reason
+        article.next_check_at = schedule.retry_after_failure(
+            now, article.fail_count, regular, result.retry_after
+        )
+        return Report(article.url, outcome, result.status, reason, article.relevant)
+    _follow_move(db, article, result, ctx.settings.site_url)
+    article.fail_count, article.last_error, article.missing_since = 0, None, None
+    article.etag, article.last_modified = result.etag, result.last_modified
+    article.last_seen = now
+    article.next_check_at = regular
+    return _content(ctx, db, article, page, now)
+
+
+def _regular_next(settings: Settings, article: Article, now: datetime) -> datetime:
+    born = article.published or article.first_seen
+    when = schedule.next_check(now, born, settings.recheck_schedule)
+    if not article.relevant and article.version_count and settings.slow_recheck_factor > 1:
+        slowest = settings.recheck_schedule[-1][1]
+        stretched = min((when - now).total_seconds() * settings.slow_recheck_factor, slowest)
+        when = max(when, now + timedelta(seconds=stretched))
+    return when
+
+
+def _missing(
+    ctx: Context,
+    db: Session,
+    article: Article,
+    result: FetchResult,
+    now: datetime,
+    regular: datetime,
+) -> Report:
+    """404/410: note it, confirm with a second fetch later, only then mark the article gone."""
+    if article.status == ArticleStatus.GONE:
+        article.next_check_at = regular
+        return Report(article.url, "gone", result.status, relevant=article.relevant)
+    if article.missing_since is None:
+        article.missing_since = now
+        article.next_check_at = now + timedelta(seconds=ctx.settings.delete_confirm_after)
+        return Report(article.url, "missing", result.status, relevant=article.relevant)
+    article.status = ArticleStatus.GONE
+    article.etag = article.last_modified = None
+    article.next_check_at = regular
+    report = Report(article.url, "deleted", result.status, relevant=article.relevant)
+    if article.current_version_id is not None:
+        diff = lifecycle_diff(ChangeKind.DELETED)
+        change = _add_change(db, article, article.current_version_id, None, diff, now)
+        current = db.get(Version, article.current_version_id)
+        if current is not None and article.relevant:
+            _alert(
+                ctx,
+                db,
+                report,
+                "deleted",
+                article,
+                change,
+                Page.from_dict(current.data),
+                None,
+                None,
+                diff,
+                now,
+            )
+    return report
+
+
+def _follow_move(db: Session, article: Article, result: FetchResult, site: str) -> None:
+    """A permanent redirect to another article URL: the article moved and keeps its history."""
+    if not result.permanent_redirect:
+        return
+    target = canonicalize(result.final_url, site)
+    if not target or target == article.url:
+        return
+    other = find_article(db, target)
+    if other is not None and other.id != article.id:
+        return  # already tracked under the new URL: leave both, the alias table links them
+    add_alias(db, article.url, article.id or 0)
+    log.info("article moved: %s -> %s", article.url, target)
+    article.url = target
+
+
+def _content(ctx: Context, db: Session, article: Article, page: Page, now: datetime) -> Report:
+    fp = fingerprint(page)
+    was_gone = article.status == ArticleStatus.GONE
+    article.status = ArticleStatus.PAYWALLED if page.paywalled else ArticleStatus.LIVE
+    article.post_id = page.post_id or article.post_id
+    article.published = page.published or article.published
+    current = db.get(Version, article.current_version_id) if article.current_version_id else None
+    if current is not None and current.fingerprint == fp:
+        outcome = "unchanged"
+        if article.pending_version_id is not None:
+            article.pending_version_id, outcome = None, "reversion_dropped"
+        report = Report(article.url, outcome, 200, relevant=article.relevant)
+        if was_gone:
+            diff = lifecycle_diff(ChangeKind.RESTORED)
+            change = _add_change(db, article, current.id, current.id, diff, now)
+            report.outcome = "restored"
+            if article.relevant:
+                _alert(ctx, db, report, "restored", article, change, page, None, None, diff, now)
+        return report
+    if current is not None:
+        earlier = _reversion_target(db, article, current, fp, now, ctx.settings.flipflop_window)
+        if earlier is not None and article.pending_version_id != earlier.id:
+            diff = diff_articles(Page.from_dict(current.data), page)
+            change = _add_change(db, article, current.id, earlier.id, diff, now, held=True)
+            article.pending_version_id = earlier.id
+            return Report(article.url, "reversion_held", 200, relevant=article.relevant)
+    article.pending_version_id = None
+    return _new_version(ctx, db, article, current, page, fp, now, was_gone)
+
+
+def _reversion_target(
+    db: Session, article: Article, current: Version, fp: str, now: datetime, window: float
+) -> Version | None:
+    """An earlier version with this content that the article left less than ``window`` ago."""
+    history = list(versions_of(db, article.id or 0))
+    for index in range(len(history) - 1, -1, -1):
+        version = history[index]
+        if version.id == current.id or version.fingerprint != fp:
+            continue
+        left_at = history[index + 1].fetched_at if index + 1 < len(history) else now
+        if (now - left_at).total_seconds() <= window:
+            return version
+        return None
+    return None
+
+
+def _new_version(
+    ctx: Context,
+    db: Session,
+    article: Article,
+    current: Version | None,
+    page: Page,
+    fp: str,
+    now: datetime,
+    was_gone: bool,
+) -> Report:
+    verdict = classify(page.title, page.standfirst, list(page.paragraphs), ctx.rules)
+    version = Version(
+        article_id=article.id or 0,
+        seq=article.version_count + 1,
+        fingerprint=fp,
+        fetched_at=now,
+        title=page.title,
+        paywalled=page.paywalled,
+        data=page.to_dict(),
+        relevant=verdict.relevant,
+        classification=verdict.to_dict(),
+    )
+    db.add(version)
+    db.flush()
+    old = Page.from_dict(current.data) if current is not None else None
+    was_relevant = article.relevant
+    diff = diff_articles(old, page)
+    change = _add_change(db, article, current.id if current else None, version.id, diff, now)
+    article.current_version_id = version.id
+    article.version_count += 1
+    article.relevant = verdict.relevant
+    article.topics = list(verdict.topics)
+    report = Report(article.url, "new" if old is None else "changed", 200, None, verdict.relevant)
+    if was_gone:
+        report.outcome = "restored"
+    kind = alert_kind(
+        is_new=old is None,
+        was_relevant=was_relevant,
+        relevant=verdict.relevant,
+        diff=diff,
+        restored=was_gone,
+    )
+    if kind is not None:
+        _alert(ctx, db, report, kind, article, change, page, old, verdict, diff, now)
+    return report
+
+
+def alert_kind(
+    *, is_new: bool, was_relevant: bool, relevant: bool, diff: Diff, restored: bool = False
+) -> str | None:
+    """Which alert, if any, a new version earns (pure: the routing of attention)."""
+    if is_new:
+        return "new" if relevant else None
+    if not (was_relevant or relevant):
+        return None  # never about migration, before or after
+    if restored:
+        return "restored"
+    if relevant and not was_relevant:
+        return "relevance_gained"
+    if ChangeKind.PAYWALL in diff.kinds:
+        return "paywall"
+    if diff.significance >= Significance.SUBSTANTIVE:
+        return "changed"
+    return None  # cosmetic and minor edits are stored, not alerted
+
+
+def _add_change(
+    db: Session,
+    article: Article,
+    from_id: int | None,
+    to_id: int | None,
+    diff: Diff,
+    now: datetime,
+    *,
+    held: bool = False,
+) -> Change:
+    kinds = [str(k) for k in diff.kinds] or ["unchanged"]
+    change = Change(
+        article_id=article.id or 0,
+        from_version_id=from_id,
+        to_version_id=to_id,
+        kind="reversion" if held else kinds[0],
+        kinds=kinds,
+        significance=int(diff.significance),
+        diff=diff.to_dict(),
+        held=held,
+        created_at=now,
+    )
+    db.add(change)
+    db.flush()
+    return change
+
+
+def _alert(
+    ctx: Context,
+    db: Session,
+    report: Report,
+    kind: str,
+    article: Article,
+    change: Change,
+    page: Page,
+    old: Page | None,
+    verdict: Classification | None,
+    diff: Diff,
+    now: datetime,
+) -> None:
+    if not ctx.alerts_enabled:
+        return
+    topics = list(verdict.topics) if verdict is not None else list(article.topics)
+    payload = build_payload(
+        kind=kind,
+        url=article.url,
+        title=page.title,
+        section=article.section,
+        published=page.published.isoformat() if page.published else None,
+        topics=topics,
+        evidence=verdict.summary() if verdict is not None else "",
+        changes=changed_sentences(old, page) if old is not None else [],
+        diff_html=diff_html(old, page) if old is not None else None,
+        change_kinds=[str(k) for k in diff.kinds],
+        detail="; ".join(c.detail for c in diff.changes if c.detail)[:500],
+    )
+    key = f"new:{article.id}" if kind == "new" else f"change:{change.id}"
+    alert = enqueue(
+        db,
+        ctx.targets,
+        kind=kind,
+        dedupe_key=key,
+        payload=payload,
+        topics=topics,
+        article_id=article.id,
+        change_id=change.id,
+        now=now,
+        ops_tag=ctx.settings.ops_tag,
+    )
+    if alert is not None:
+        report.alerts.append(kind)

@@ -1,0 +1,345 @@
+"""The monitoring daemon: APScheduler jobs wiring discovery, re-checks, delivery, housekeeping.
+
+Every job first asks the database for the right to run (a named lease or row claims), so the
+same daemon runs as one process on SQLite or as N processes on one PostgreSQL without doing
+the same work twice. On SQLite a second daemon is refused: the ``daemon`` lease names the
+process that holds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import Engine, delete
+from sqlmodel import col
+
+from monitor import metrics
+from monitor.alerts.deliver import deliver_due
+from monitor.alerts.targets import Target, load_targets
+from monitor.check import Context, Report, check
+from monitor.classify import load_rules
+from monitor.db import check_schema, get_engine, is_sqlite, session
+from monitor.discover import DiscoveryReport, discover
+from monitor.fetch import Fetcher, RateLimiter, SharedRateLimiter
+from monitor.health import Cycle, record_cycle
+from monitor.models import FetchLog
+from monitor.settings import Settings
+from monitor.store import (
+    acquire_lease,
+    claim_due,
+    get_lease,
+    release_claims,
+    release_lease,
+    reserve_slot,
+    utcnow,
+    worker_name,
+)
+
+log = logging.getLogger(__name__)
+
+DAEMON_LEASE = "daemon"  # SQLite only: one daemon per database file
+DISCOVERY_LEASE = "discovery"
+SITEMAP_LEASE = "sitemap"
+HOUSEKEEPING_LEASE = "housekeeping"
+STOP_GRACE = 8.0  # seconds in-flight work may take after SIGTERM (exit within 10 s)
+
+
+class AlreadyRunning(Exception):
+    """Another daemon holds this SQLite database."""
+
+
+def make_limiter(settings: Settings, engine: Engine) -> RateLimiter:
+    """The politeness budget, shared through the database by every process that uses it."""
+    if settings.rate_limit <= 0:
+        return RateLimiter(0)
+    host = urlsplit(settings.site_url).netloc
+    return SharedRateLimiter(
+        settings.rate_limit, lambda interval: reserve_slot(engine, host, interval, time.time())
+    )
+
+
+def make_context(settings: Settings, engine: Engine, owner: str, *, alerts: bool = True) -> Context:
+    fetcher = Fetcher(settings, make_limiter(settings, engine), on_request=metrics.count_request)
+    rules = load_rules(settings.classifier_rules, settings.classifier_rules_mode)
+    return Context(settings, engine, fetcher, load_targets(settings), rules, owner, alerts)
+
+
+@dataclass
+class Daemon:
+    settings: Settings
+    owner: str = field(default_factory=worker_name)
+    engine: Engine = field(init=False)
+    ctx: Context = field(init=False)
+    targets: list[Target] = field(init=False)
+    stopping: asyncio.Event = field(init=False)
+    _inflight: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.engine = get_engine(self.settings)
+        check_schema(self.engine)
+        self.targets = load_targets(self.settings)
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    def _lock_sqlite(self) -> None:
+        if not is_sqlite(self.engine):
+            return
+        ttl = max(30.0, self.settings.recheck_interval * 3)
+        if not acquire_lease(self.engine, DAEMON_LEASE, self.owner, ttl):
+            held = get_lease(self.engine, DAEMON_LEASE)
+            holder = held.owner if held else "another process"
+            until = (
+                held.expires_at.isoformat(timespec="seconds") if held and held.expires_at else "?"
+            )
+            raise AlreadyRunning(
+                f"another daemon ({holder}) is running on this SQLite database (lease until "
+                f"{until}); stop it first, or move to PostgreSQL to run several workers"
+            )
+
+    async def _heartbeat(self) -> None:
+        if is_sqlite(self.engine):
+            ttl = max(30.0, self.settings.recheck_interval * 3)
+            await asyncio.to_thread(acquire_lease, self.engine, DAEMON_LEASE, self.owner, ttl)
+
+    async def run(self, *, once: bool = False) -> int:
+        self._lock_sqlite()
+        self.stopping = asyncio.Event()
+        self.ctx = make_context(self.settings, self.engine, self.owner)
+        try:
+            if once:
+                await self.run_once()
+            else:
+                await self._run_forever()
+        finally:
+            await self._shutdown()
+        return 0
+
+    async def run_once(self) -> None:
+        """One discovery (feeds and sitemap), every due re-check, one delivery round."""
+        await self.discovery_job(sitemap=True, force=True)
+        while not self.stopping.is_set():
+            reports = await self.recheck_job(max_batches=1)
+            if not reports:
+                break
+        await self.delivery_job()
+
+    async def _run_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        s = self.settings
+        scheduler = AsyncIOScheduler()
+        now = datetime.now().astimezone()
+        common = {"max_instances": 1, "coalesce": True, "next_run_time": now}
+        scheduler.add_job(
+            self.discovery_job,
+            "interval",
+            seconds=s.poll_interval,
+            jitter=min(30.0, s.poll_interval * 0.1),
+            misfire_grace_time=int(max(1, s.poll_interval)),
+            id="discovery",
+            **common,
+        )
+        scheduler.add_job(
+            self.sitemap_job,
+            "interval",
+            seconds=s.sitemap_interval,
+            misfire_grace_time=int(max(1, s.sitemap_interval)),
+            id="sitemap",
+            **common,
+        )
+        scheduler.add_job(
+            self.recheck_job,
+            "interval",
+            seconds=s.recheck_interval,
+            misfire_grace_time=int(max(1, s.recheck_interval)),
+            id="recheck",
+            **common,
+        )
+        scheduler.add_job(
+            self.delivery_job,
+            "interval",
+            seconds=s.delivery_interval,
+            misfire_grace_time=int(max(1, s.delivery_interval)),
+            id="delivery",
+            **common,
+        )
+        scheduler.add_job(
+            self.housekeeping_job,
+            "interval",
+            seconds=3600,
+            misfire_grace_time=3600,
+            id="housekeeping",
+            **common,
+        )
+        if is_sqlite(self.engine):
+            scheduler.add_job(
+                self._heartbeat,
+                "interval",
+                seconds=max(5.0, s.recheck_interval),
+                id="heartbeat",
+                max_instances=1,
+                coalesce=True,
+            )
+        server = await metrics.serve(self.settings, self.engine) if s.health_port else None
+        scheduler.start()
+        log.info("daemon %s started: watching %s", self.owner, s.site_url)
+        await self.stopping.wait()
+        log.info("stopping: no new work; in-flight checks get %.0f s", STOP_GRACE)
+        scheduler.pause()
+        await self._drain()
+        scheduler.shutdown(wait=False)
+        if server is not None:
+            server.close()
+
+    async def _drain(self) -> None:
+        if self._inflight:
+            _done, pending = await asyncio.wait(self._inflight, timeout=STOP_GRACE)
+            for task in pending:
+                task.cancel()  # abandoned: its lease is released below, nothing was written
+
+    async def _shutdown(self) -> None:
+        await self.ctx.fetcher.aclose()
+        released = await asyncio.to_thread(release_claims, self.engine, self.owner)
+        for name in (DISCOVERY_LEASE, SITEMAP_LEASE, HOUSEKEEPING_LEASE):
+            await asyncio.to_thread(release_lease, self.engine, name, self.owner)
+        if is_sqlite(self.engine):
+            await asyncio.to_thread(release_lease, self.engine, DAEMON_LEASE, self.owner)
+        log.info("daemon %s stopped (%d claims released)", self.owner, released)
+
+    # Jobs ----------------------------------------------------------------------------------
+
+    async def sitemap_job(self) -> DiscoveryReport | None:
+        return await self.discovery_job(sitemap=True)
+
+    async def discovery_job(
+        self, sitemap: bool = False, force: bool = False
+    ) -> DiscoveryReport | None:
+        """Read the feeds (and the newest sitemap) on one worker per interval."""
+        if self.stopping.is_set():
+            return None
+        s = self.settings
+        name = SITEMAP_LEASE if sitemap else DISCOVERY_LEASE
+        interval = s.sitemap_interval if sitemap else s.poll_interval
+        # "ran recently" is judged at 80 % of the interval so jitter never skips a round
+        granted = await asyncio.to_thread(
+            acquire_lease,
+            self.engine,
+            name,
+            self.owner,
+            max(60.0, s.total_timeout * 4),
+            min_interval=None if force else interval * 0.8,
+        )
+        if not granted:
+            return None
+        try:
+            report = await discover(
+                self.ctx.fetcher,
+                self.engine,
+                () if sitemap and not force else s.feed_paths,
+                sitemap_index=s.sitemap_path if sitemap else None,
+            )
+        finally:
+            await asyncio.to_thread(release_lease, self.engine, name, self.owner, ran=True)
+        metrics.DISCOVERED.inc(report.new)
+        await self._observe(Cycle(report.sources, len(report.failed), 0, "; ".join(report.failed)))
+        return report
+
+    async def recheck_job(self, max_batches: int | None = None) -> list[Report]:
+        """Claim due articles, most overdue first, and check them within the rate limit."""
+        s = self.settings
+        deadline = time.monotonic() + max(s.recheck_interval, 1.0)
+        reports: list[Report] = []
+        batches = 0
+        while not self.stopping.is_set():
+            claims = await asyncio.to_thread(
+                claim_due, self.engine, self.owner, s.recheck_batch, s.lease_seconds
+            )
+            if not claims:
+                break
+            tasks = [asyncio.create_task(check(self.ctx, claim)) for claim in claims]
+            self._inflight.update(tasks)
+            try:
+                done = await asyncio.gather(*tasks, return_exceptions=True)
+            finally:
+                self._inflight.difference_update(tasks)
+            batch = [r for r in done if isinstance(r, Report)]
+            for error in (r for r in done if isinstance(r, BaseException)):
+                if not isinstance(error, asyncio.CancelledError):
+                    log.error("check crashed: %r", error, exc_info=error)
+            reports.extend(batch)
+            for report in batch:
+                metrics.CHECKS.labels(report.outcome).inc()
+            await self._observe(
+                Cycle(
+                    len(batch),
+                    sum(r.failed for r in batch),
+                    sum(r.outcome == "extraction_failed" for r in batch),
+                    "; ".join(sorted({r.error for r in batch if r.error}))[:500],
+                )
+            )
+            batches += 1
+            if max_batches is not None and batches >= max_batches:
+                break
+            if len(claims) < s.recheck_batch or time.monotonic() > deadline:
+                break
+        return reports
+
+    async def delivery_job(self) -> None:
+        """Send due outbox entries; tracked as in-flight so SIGTERM lets a send finish."""
+        task = asyncio.create_task(
+            asyncio.to_thread(deliver_due, self.engine, self.settings, owner=self.owner)
+        )
+        self._inflight.add(task)
+        try:
+            report = await task
+        finally:
+            self._inflight.discard(task)
+        metrics.DELIVERIES.labels("sent").inc(report.sent)
+        metrics.DELIVERIES.labels("failed").inc(report.failed)
+
+    async def housekeeping_job(self) -> None:
+        granted = await asyncio.to_thread(
+            acquire_lease, self.engine, HOUSEKEEPING_LEASE, self.owner, 600, min_interval=3000
+        )
+        if not granted:
+            return
+        try:
+            pruned = await asyncio.to_thread(prune, self.engine, self.settings)
+            log.info("housekeeping: pruned %d fetch-log rows", pruned)
+        finally:
+            await asyncio.to_thread(
+                release_lease, self.engine, HOUSEKEEPING_LEASE, self.owner, ran=True
+            )
+
+    async def _observe(self, cycle: Cycle) -> None:
+        kind = await asyncio.to_thread(
+            record_cycle,
+            self.engine,
+            cycle,
+            threshold=self.settings.failure_threshold,
+            targets=self.ctx.targets,
+            ops_tag=self.settings.ops_tag,
+            site=self.settings.site_url,
+            now=utcnow(),
+        )
+        if kind is not None:
+            log.warning("site health: %s", kind)
+
+
+def prune(engine: Engine, settings: Settings, now: datetime | None = None) -> int:
+    """Drop fetch-log rows older than ``fetch_log_days`` (versions are kept forever)."""
+    if settings.fetch_log_days <= 0:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=settings.fetch_log_days)
+    with session(engine) as db:
+        result = db.execute(delete(FetchLog).where(col(FetchLog.at) < cutoff))
+        return result.rowcount or 0  # type: ignore[attr-defined]

@@ -1,0 +1,299 @@
+"""Storage operations: discovered URLs, claims with leases, named leases, the shared rate limit.
+
+Every function here is one short transaction (or runs inside the caller's). Claims follow the
+pattern of the mature Postgres-backed queues: ``SELECT … FOR UPDATE SKIP LOCKED`` picks rows no
+other worker holds, an UPDATE stamps them with our name and a lease that expires, so a worker
+killed mid-fetch leaves nothing locked for longer than the lease. On SQLite the same statements
+run in ``BEGIN IMMEDIATE`` transactions (there, one daemon per file is enforced by a lease).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, or_, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from monitor.db import is_sqlite, session
+from monitor.models import Article, ArticleStatus, Lease, RateLimit, UrlAlias, Version
+from scrapers.article import Candidate
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_name() -> str:
+    """Who holds a claim: host and pid, so an operator can find the process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _insert(engine_or_db: Engine | Session, table: Any) -> Any:
+    bind = engine_or_db.get_bind() if isinstance(engine_or_db, Session) else engine_or_db
+    return (sqlite_insert if bind.dialect.name == "sqlite" else pg_insert)(table)
+
+
+# Articles ------------------------------------------------------------------------------------
+
+
+def find_article(db: Session, url: str) -> Article | None:
+    """The article at ``url``, or the one that URL is an alias of (shortlink, old URL, move)."""
+    article = db.exec(select(Article).where(Article.url == url)).first()
+    if article is not None:
+        return article
+    alias = db.get(UrlAlias, url)
+    return db.get(Article, alias.article_id) if alias is not None else None
+
+
+def add_alias(db: Session, url: str, article_id: int) -> None:
+    stmt = _insert(db, UrlAlias).values(url=url, article_id=article_id)
+    db.execute(stmt.on_conflict_do_nothing(index_elements=["url"]))
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    new: int
+    pulled_forward: int
+
+
+def add_candidates(db: Session, candidates: Iterable[Candidate], now: datetime) -> AddResult:
+    """Track unknown URLs (due now); pull known ones forward when the source shows a newer
+    ``lastmod`` than we have seen. Idempotent, and safe against a concurrent backfill."""
+    new = pulled = 0
+    for cand in candidates:
+        article = find_article(db, cand.url)
+        if article is None:
+            stmt = _insert(db, Article).values(
+                url=cand.url,
+                section=_section(cand.url),
+                status=ArticleStatus.PENDING,
+                discovered_via=cand.source,
+                first_seen=now,
+                next_check_at=now,
+                lastmod_hint=cand.lastmod,
+                published=cand.published,
+                version_count=0,
+                relevant=False,
+                topics=[],
+                fail_count=0,
+            )
+            result = db.execute(stmt.on_conflict_do_nothing(index_elements=["url"]))
+            new += result.rowcount or 0  # type: ignore[attr-defined]
+            continue
+        if cand.lastmod is not None and _newer(cand.lastmod, article.lastmod_hint):
+            article.lastmod_hint = cand.lastmod
+            if article.last_checked is None or _newer(cand.lastmod, article.last_checked):
+                if article.next_check_at > now:
+                    article.next_check_at = now
+                    pulled += 1
+            db.add(article)
+    db.flush()
+    return AddResult(new, pulled)
+
+
+def _newer(a: datetime, b: datetime | None) -> bool:
+    return b is None or a > b
+
+
+def _section(url: str) -> str:
+    parts = [p for p in url.split("/")[3:] if p]
+    return parts[1] if len(parts) > 1 else ""
+
+
+# Claims --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """An article this worker holds a lease on, with what the check needs to know."""
+
+    id: int
+    url: str
+    etag: str | None
+    last_modified: str | None
+    status: str
+    current_version_id: int | None
+    owner: str
+
+
+def claim_due(
+    engine: Engine, owner: str, limit: int, lease_seconds: float, now: datetime | None = None
+) -> list[Claim]:
+    """Claim up to ``limit`` due articles, most overdue first, for ``lease_seconds``."""
+    now = now or utcnow()
+    with session(engine) as db:
+        query = (
+            select(Article)
+            .where(Article.next_check_at <= now)
+            .where(or_(col(Article.lease_expires).is_(None), col(Article.lease_expires) < now))
+            .order_by(col(Article.next_check_at), col(Article.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = list(db.exec(query))
+        expires = now + timedelta(seconds=lease_seconds)
+        for article in rows:
+            article.lease_owner, article.lease_expires = owner, expires
+            db.add(article)
+        return [
+            Claim(a.id or 0, a.url, a.etag, a.last_modified, a.status, a.current_version_id, owner)
+            for a in rows
+        ]
+
+
+def claim_article(
+    engine: Engine, article_id: int, owner: str, lease_seconds: float, now: datetime | None = None
+) -> Claim | None:
+    """Claim one article out of turn (the ``check`` command); None if another worker holds it."""
+    now = now or utcnow()
+    with session(engine) as db:
+        query = select(Article).where(Article.id == article_id).with_for_update()
+        article = db.exec(query).first()
+        if article is None:
+            return None
+        if article.lease_owner not in (None, owner) and (article.lease_expires or now) > now:
+            return None
+        article.lease_owner = owner
+        article.lease_expires = now + timedelta(seconds=lease_seconds)
+        db.add(article)
+        return Claim(
+            article.id or 0,
+            article.url,
+            article.etag,
+            article.last_modified,
+            article.status,
+            article.current_version_id,
+            owner,
+        )
+
+
+def lock_claimed(db: Session, claim: Claim) -> Article | None:
+    """Re-read a claimed article for writing; None if our lease was lost meanwhile."""
+    query = select(Article).where(Article.id == claim.id).with_for_update()
+    article = db.exec(query).first()
+    if article is None or article.lease_owner != claim.owner:
+        return None
+    return article
+
+
+def release_claims(engine: Engine, owner: str) -> int:
+    """Give back every lease of ``owner`` (graceful shutdown): others may take them at once."""
+    with session(engine) as db:
+        result = db.execute(
+            update(Article)
+            .where(col(Article.lease_owner) == owner)
+            .values(lease_owner=None, lease_expires=None)
+        )
+        return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def due_count(db: Session, now: datetime) -> int:
+    query = select(func.count()).select_from(Article).where(Article.next_check_at <= now)
+    return int(db.exec(query).one())
+
+
+# Named leases ---------------------------------------------------------------------------------
+
+
+def acquire_lease(
+    engine: Engine,
+    name: str,
+    owner: str,
+    ttl: float,
+    *,
+    min_interval: float | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Compare-and-set a named lease. True when ``owner`` now holds it.
+
+    With ``min_interval``, the lease is only granted if the job it guards last ran at least
+    that long ago: N workers polling for the same singleton job run it once per interval.
+    """
+    now = now or utcnow()
+    with session(engine) as db:
+        db.execute(
+            _insert(engine, Lease)
+            .values(name=name, info={})
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        conditions = [
+            or_(
+                col(Lease.owner).is_(None),
+                col(Lease.owner) == owner,
+                col(Lease.expires_at) < now,
+            )
+        ]
+        if min_interval is not None:
+            since = now - timedelta(seconds=min_interval)
+            conditions.append(
+                or_(col(Lease.last_run_at).is_(None), col(Lease.last_run_at) <= since)
+            )
+        result = db.execute(
+            update(Lease)
+            .where(col(Lease.name) == name, *conditions)
+            .values(owner=owner, expires_at=now + timedelta(seconds=ttl))
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_lease(
+    engine: Engine, name: str, owner: str, *, ran: bool = False, now: datetime | None = None
+) -> None:
+    now = now or utcnow()
+    values: dict[str, Any] = {"owner": None, "expires_at": None}
+    if ran:
+        values["last_run_at"] = now
+    with session(engine) as db:
+        db.execute(
+            update(Lease).where(col(Lease.name) == name, col(Lease.owner) == owner).values(**values)
+        )
+
+
+def get_lease(engine: Engine, name: str) -> Lease | None:
+    with session(engine) as db:
+        return db.get(Lease, name)
+
+
+# Shared rate limit ------------------------------------------------------------------------------
+
+
+def reserve_slot(engine: Engine, host: str, interval: float, now: float) -> float:
+    """Reserve the next request slot of ``host``: one atomic UPDATE … RETURNING.
+
+    Returns the epoch time at which the caller may send. All processes on the database share
+    the row, so together they never exceed one request per ``interval``.
+    """
+    greatest = func.max if is_sqlite(engine) else func.greatest
+    with session(engine) as db:
+        db.execute(
+            _insert(engine, RateLimit)
+            .values(host=host, next_at=0.0)
+            .on_conflict_do_nothing(index_elements=["host"])
+        )
+        row = db.execute(
+            update(RateLimit)
+            .where(col(RateLimit.host) == host)
+            .values(next_at=greatest(RateLimit.next_at, now) + interval)
+            .returning(RateLimit.next_at)
+        ).one()
+        return float(row[0]) - interval
+
+
+# Versions -------------------------------------------------------------------------------------
+
+
+def versions_of(db: Session, article_id: int) -> Sequence[Version]:
+    query = select(Version).where(Version.article_id == article_id).order_by(col(Version.seq))
+    return db.exec(query).all()
+
+
+def sqlite_integrity(engine: Engine) -> str:
+    with engine.connect() as connection:
+        return str(connection.execute(text("PRAGMA integrity_check")).scalar())
