@@ -12,11 +12,17 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings import SettingsError as _SourceError
 
 ENV_PREFIX = "CPHMON_"
 
@@ -107,7 +113,7 @@ class Settings(BaseSettings):
     # Scheduling
     poll_interval: float = Field(600.0, description="Feed polling interval.")
     sitemap_interval: float = Field(3600.0, description="Sitemap backstop interval.")
-    recheck_schedule: tuple[tuple[float, float], ...] = Field(
+    recheck_schedule: Annotated[tuple[tuple[float, float], ...], NoDecode] = Field(
         default="3h:15m,1d:1h,7d:6h,30d:1d,*:7d",  # type: ignore[assignment]
         description="Re-check intervals by article age.",
     )
@@ -269,6 +275,8 @@ def load_settings(**overrides: Any) -> Settings:
     """Build settings or raise :class:`SettingsError` with one line naming the bad setting."""
     try:
         return Settings(**overrides)
+    except _SourceError as exc:
+        raise SettingsError(f"settings: {exc}") from None
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "settings"
@@ -284,6 +292,8 @@ def mask_secret_url(url: str) -> str:
     if not parts.scheme or not parts.netloc:
         return "***"
     host = parts.hostname or ""
+    if not (host == "localhost" or "." in host or ":" in host):
+        host = "***"  # a token in the host position (slack://TokenA/...), not a host name
     if parts.port:
         host = f"{host}:{parts.port}"
     userinfo = "***@" if "@" in parts.netloc else ""
