@@ -69,7 +69,6 @@ _MAINTENANCE = re.compile(
     r"maintenance|briefly unavailable|temporarily unavailable|be right back", re.I
 )
 _ERROR_PAGE = re.compile(r"page not found|not found|\b404\b|\berror\b|nothing found", re.I)
-_WORD = re.compile(r"\w+")
 _SOURCE_BREAK = re.compile(r"[ \t]*[\r\n][\s]*")
 
 
@@ -439,7 +438,7 @@ def _short_of_word_count(signals: _Signals, paragraphs: list[str], paywalled: bo
         expected = int(declared)
     except ValueError:
         return ""
-    words = sum(len(_WORD.findall(p)) for p in paragraphs)
+    words = sum(len(p.split()) for p in paragraphs)
     if expected > 0 and words < MIN_WORD_RATIO * expected:
         return f"truncated body: {words} words, JSON-LD wordCount says {expected}"
     return ""
