@@ -1,0 +1,1 @@
+"""Local stand-ins for everything the monitor talks to: the site, SMTP, webhooks, Slack."""
