@@ -13,8 +13,8 @@ import logging
 import signal
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -124,6 +124,7 @@ class Daemon:
 
     async def run_once(self) -> None:
         """One discovery (feeds and sitemap), every due re-check, one delivery round."""
+        await self.discovery_job(force=True)
         await self.discovery_job(sitemap=True, force=True)
         while not self.stopping.is_set():
             reports = await self.recheck_job(max_batches=1)
@@ -244,7 +245,7 @@ class Daemon:
             report = await discover(
                 self.ctx.fetcher,
                 self.engine,
-                () if sitemap and not force else s.feed_paths,
+                () if sitemap else s.feed_paths,
                 sitemap_index=s.sitemap_path if sitemap else None,
             )
         finally:

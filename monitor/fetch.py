@@ -283,12 +283,7 @@ class Fetcher:
                     hop.retry_after = _retry_after(response.headers.get("retry-after"))
                     if response.status_code != 200:
                         await response.aclose()
-                        if response.status_code in RETRYABLE_STATUS:
-                            hop.error = f"HTTP {response.status_code}"
-                        elif response.status_code >= 400 and response.status_code not in (
-                            404,
-                            410,
-                        ):
+                        if response.status_code >= 400 and response.status_code not in (404, 410):
                             hop.error = f"HTTP {response.status_code}"
                         return hop
                     if not _type_allowed(hop.content_type, accept):

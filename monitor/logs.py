@@ -67,5 +67,12 @@ def setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "apscheduler.scheduler"):
+    noisy_loggers = (
+        "httpx",
+        "httpcore",
+        "alembic",
+        "apscheduler.executors",
+        "apscheduler.scheduler",
+    )
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     poll_interval: float = Field(600.0, description="Feed polling interval.")
     sitemap_interval: float = Field(3600.0, description="Sitemap backstop interval.")
     recheck_schedule: Annotated[tuple[tuple[float, float], ...], NoDecode] = Field(
-        default="3h:15m,1d:1h,7d:6h,30d:1d,*:7d",  # type: ignore[assignment]
+        default="3h:15m,1d:1h,7d:6h,30d:1d,*:7d",  # type: ignore[arg-type]
         description="Re-check intervals by article age.",
     )
     recheck_interval: float = Field(30.0, description="How often due re-checks are claimed.")

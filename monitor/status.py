@@ -36,8 +36,12 @@ class Status:
 def read_status(engine: Engine, settings: Settings, now: datetime | None = None) -> Status:
     now = now or utcnow()
     with session(engine) as db:
-        lease = db.get(Lease, "discovery")
-        last = lease.last_run_at if lease else None
+        runs = [
+            lease.last_run_at
+            for lease in (db.get(Lease, "discovery"), db.get(Lease, "sitemap"))
+            if lease is not None and lease.last_run_at is not None
+        ]
+        last = max(runs) if runs else None
         articles = db.exec(select(func.count()).select_from(Article)).one()
         relevant = db.exec(
             select(func.count()).select_from(Article).where(col(Article.relevant))

@@ -89,10 +89,10 @@ def add_candidates(db: Session, candidates: Iterable[Candidate], now: datetime) 
             continue
         if cand.lastmod is not None and _newer(cand.lastmod, article.lastmod_hint):
             article.lastmod_hint = cand.lastmod
-            if article.last_checked is None or _newer(cand.lastmod, article.last_checked):
-                if article.next_check_at > now:
-                    article.next_check_at = now
-                    pulled += 1
+            unseen = article.last_checked is None or _newer(cand.lastmod, article.last_checked)
+            if unseen and article.next_check_at > now:
+                article.next_check_at = now
+                pulled += 1
             db.add(article)
     db.flush()
     return AddResult(new, pulled)
@@ -281,7 +281,7 @@ def reserve_slot(engine: Engine, host: str, interval: float, now: float) -> floa
             update(RateLimit)
             .where(col(RateLimit.host) == host)
             .values(next_at=greatest(RateLimit.next_at, now) + interval)
-            .returning(RateLimit.next_at)
+            .returning(col(RateLimit.next_at))
         ).one()
         return float(row[0]) - interval
 

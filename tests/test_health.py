@@ -50,4 +50,8 @@ def test_the_incident_start_is_kept_across_the_streak() -> None:
     state = SiteHealth()
     for n in range(3):
         state, _ = observe(state, DOWN, 3, T0 + timedelta(minutes=n))
-    assert (state.incident, state.failed_cycles, state.last_error) == (T0.isoformat(), 3, "HTTP 503")
+    assert (state.incident, state.failed_cycles, state.last_error) == (
+        T0.isoformat(),
+        3,
+        "HTTP 503",
+    )

@@ -18,11 +18,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key)
 
 
-def test_defaults_watch_the_real_site_politely(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_watch_the_real_site_politely(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     s = load_settings()
     assert (s.site_url, s.poll_interval, s.rate_limit) == ("https://cphpost.dk", 600.0, 1.0)
-    assert s.effective_database_url == f"sqlite:///{tmp_path}/cphpost-monitor/cphpost-monitor.sqlite3"
+    assert (
+        s.effective_database_url == f"sqlite:///{tmp_path}/cphpost-monitor/cphpost-monitor.sqlite3"
+    )
 
 
 def test_environment_variables_use_the_cphmon_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,7 +50,11 @@ def test_a_toml_file_is_read_and_the_environment_wins(
 @pytest.mark.parametrize(
     ("env", "value", "message"),
     [
-        ("CPHMON_SITE_URL", "cphpost.dk", "setting CPHMON_SITE_URL: 'cphpost.dk' is not an http(s) URL"),
+        (
+            "CPHMON_SITE_URL",
+            "cphpost.dk",
+            "setting CPHMON_SITE_URL: 'cphpost.dk' is not an http(s) URL",
+        ),
         ("CPHMON_RATE_LIMIT", "fast", "setting CPHMON_RATE_LIMIT: Input should be a valid number"),
         ("CPHMON_POLL_INTERVAL", "soon", "setting CPHMON_POLL_INTERVAL: 'soon' is not a duration"),
         ("CPHMON_DATABASE_URL", "mysql://x/y", "setting CPHMON_DATABASE_URL: only sqlite"),

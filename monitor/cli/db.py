@@ -49,8 +49,8 @@ def stats_command(
     engine = open_store(s)
     counts: dict[str, int] = {}
     with engine.connect() as connection:
-        for name, table in SQLModel.metadata.tables.items():
-            counts[name] = int(connection.execute(select(func.count()).select_from(table)).one()[0])
+        for name, tbl in SQLModel.metadata.tables.items():
+            counts[name] = int(connection.execute(select(func.count()).select_from(tbl)).one()[0])
         size = _size(connection, engine.dialect.name)
     if json_output:
         typer.echo(json.dumps({"tables": counts, "bytes": size}))
