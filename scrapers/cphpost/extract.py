@@ -28,7 +28,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,7 +41,6 @@ from scrapers.cphpost.urls import (
     DEFAULT_SITE,
     canonicalize,
     post_id_from_shortlink_href,
-    same_site,
     section_of,
 )
 
@@ -153,7 +152,7 @@ class _Signals:
 
 def _json_ld_article(tree: LexborHTMLParser) -> dict[str, Any] | None:
     """The first ``NewsArticle`` (or other Article type) in the page's JSON-LD blocks."""
-    for script in tree.css('script[type="application/ld+json"]'):
+    for script in _head_first(tree, 'script[type="application/ld+json"]'):
         try:
             data = json.loads(script.text())
         except ValueError:
@@ -164,6 +163,13 @@ def _json_ld_article(tree: LexborHTMLParser) -> dict[str, Any] | None:
             if types & ARTICLE_TYPES:
                 return node
     return None
+
+
+def _head_first(tree: LexborHTMLParser, selector: str) -> list[LexborNode]:
+    """Matches in ``<head>`` (where they belong, and cheap to scan), else in the whole page."""
+    head = tree.head
+    found = head.css(selector) if head is not None else []
+    return found or tree.css(selector)
 
 
 def _ld_nodes(data: Any) -> Iterator[dict[str, Any]]:
@@ -179,7 +185,7 @@ def _ld_nodes(data: Any) -> Iterator[dict[str, Any]]:
 def _meta_values(tree: LexborHTMLParser) -> dict[str, list[str]]:
     """``<meta property|name=... content=...>`` values by lower-case key, in page order."""
     values: dict[str, list[str]] = {}
-    for node in tree.css("meta[content]"):
+    for node in _head_first(tree, "meta[content]"):
         attrs = node.attributes
         key = attrs.get("property") or attrs.get("name")
         if key:
@@ -197,7 +203,10 @@ def block_text(node: LexborNode) -> str:
     Unlike metadata it is not whitespace-folded: the record keeps what the newsroom typed
     (double spaces included) and :func:`~scrapers.article.fingerprint` folds it anyway.
     """
-    return _SOURCE_BREAK.sub(" ", node.text()).strip()
+    text = node.text()
+    if "\n" in text or "\r" in text:
+        text = _SOURCE_BREAK.sub(" ", text)
+    return text.strip()
 
 
 def _first_text(tree: LexborHTMLParser | LexborNode, selectors: Iterable[str]) -> str:
@@ -209,15 +218,18 @@ def _first_text(tree: LexborHTMLParser | LexborNode, selectors: Iterable[str]) -
 
 
 def _title(tree: LexborHTMLParser, signals: _Signals) -> str:
-    site_name = signals.meta_text("og:site_name") or "The Copenhagen Post"
-    from_title_tag = _node_text(tree.css_first("title"))
-    suffix = re.compile(rf"\s+[-–|]\s+{re.escape(site_name)}\s*$")
     return (
         signals.ld_text("headline")
         or signals.meta_text("og:title", "twitter:title")
         or _first_text(tree, ("article h1", "h1.entry-title", "main h1"))
-        or suffix.sub("", from_title_tag)
+        or _title_tag(tree, signals.meta_text("og:site_name") or "The Copenhagen Post")
     )
+
+
+def _title_tag(tree: LexborHTMLParser, site_name: str) -> str:
+    """``<title>`` without the `` - The Copenhagen Post`` suffix WordPress appends."""
+    suffix = re.compile(rf"\s+[-–|]\s+{re.escape(site_name)}\s*$")
+    return suffix.sub("", _node_text(tree.css_first("title")))
 
 
 def _standfirst(tree: LexborHTMLParser, signals: _Signals) -> str:
@@ -252,13 +264,13 @@ def _tags(tree: LexborHTMLParser, signals: _Signals) -> tuple[str, ...]:
     keywords = signals.ld.get("keywords")
     if isinstance(keywords, str):
         keywords = keywords.split(",")
-    sources: list[Iterable[str]] = [
-        keywords if isinstance(keywords, list) else [],
-        signals.meta.get("article:tag", []),
-        (node.text() for node in tree.css('.tags-links a, a[rel="tag"]')),
+    sources: list[Callable[[], Iterable[str]]] = [
+        lambda: keywords if isinstance(keywords, list) else [],
+        lambda: signals.meta.get("article:tag", []),
+        lambda: (node.text() for node in tree.css('.tags-links a, a[rel="tag"]')),
     ]
-    for source in sources:
-        tags = _unique(clean_text(html.unescape(str(t))) for t in source)
+    for source in sources:  # lazily: the markup scan walks the whole page
+        tags = _unique(clean_text(html.unescape(str(t))) for t in source())
         if tags:
             return tags
     return ()
@@ -341,10 +353,9 @@ def _canonical_url(tree: LexborHTMLParser, signals: _Signals, url: str, site: st
         signals.meta_text("og:url"),
     ]
     for href in hrefs:
-        if href and same_site(href, site):
-            canonical = canonicalize(href, site)
-            if canonical is not None:
-                return canonical
+        canonical = canonicalize(href, site) if href else None  # None when off-site
+        if canonical is not None:
+            return canonical
     return None
 
 
@@ -393,7 +404,9 @@ def body_blocks(body: LexborNode) -> tuple[list[str], list[str]]:
     paragraphs: list[str] = []
     related: list[str] = []
     for node in body.css(BLOCKS):
-        if len(node.css(BLOCKS)) > 1:  # css() matches the node itself too
+        # The HTML parser closes a <p> before any other block opens, so a <p> is always
+        # innermost; other blocks need the check (css() matches the node itself too).
+        if node.tag != "p" and len(node.css(BLOCKS)) > 1:
             continue
         text = block_text(node)
         if not text:

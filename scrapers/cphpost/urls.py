@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 DEFAULT_SITE = "https://cphpost.dk"
@@ -58,18 +59,24 @@ def _origin_key(scheme: str, host: str | None, port: int | None) -> tuple[str, i
     return host, port
 
 
+@lru_cache(maxsize=16)
+def _site_key(site: str) -> tuple[str, int | None]:
+    parts = urlsplit(site)
+    return _origin_key(parts.scheme, parts.hostname, parts.port)
+
+
 def _split_on_site(url: str, site: str) -> tuple[str, str] | None:
     """(path, query) of ``url`` resolved against ``site`` when it is on that site, else None."""
+    url = url.strip()
     try:
-        parts = urlsplit(urljoin(site.rstrip("/") + "/", url.strip()))
-        site_parts = urlsplit(site)
-        port, site_port = parts.port, site_parts.port
+        if not url.startswith(("https://", "http://")):  # urljoin is slow; most URLs are absolute
+            url = urljoin(site.rstrip("/") + "/", url)
+        parts = urlsplit(url)
+        own = _origin_key(parts.scheme, parts.hostname, parts.port)
+        site_key = _site_key(site)
     except ValueError:  # a malformed port or IPv6 literal
         return None
-    if parts.scheme not in _DEFAULT_PORTS:
-        return None
-    own = _origin_key(parts.scheme, parts.hostname, port)
-    if not own[0] or own != _origin_key(site_parts.scheme, site_parts.hostname, site_port):
+    if parts.scheme not in _DEFAULT_PORTS or not own[0] or own != site_key:
         return None
     return parts.path or "/", parts.query
 
