@@ -26,7 +26,7 @@ import re
 import tomllib
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -181,6 +181,8 @@ class _Term:
     tier: Tier
     weight: float
     regex: re.Pattern[str]
+    needles: tuple[str, ...] = ()  # literal words the text must contain for the term to match
+    bounded: bool = False  # the match must not start inside a word (checked in _finditer)
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,7 @@ class Rules:
     terms: tuple[_Term, ...]
     drop: tuple[re.Pattern[str], ...]
     strip: tuple[re.Pattern[str], ...]
-    mask: re.Pattern[str] | None
+    masks: tuple[_Term, ...]
     definitions: Mapping[str, str] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
 
@@ -238,7 +240,11 @@ def _compile(source: str, where: str, regex: str) -> re.Pattern[str]:
 
 
 def _term_regex(source: str, where: str, term: str) -> re.Pattern[str]:
-    """``*`` = any word characters; spaces and hyphens = any run of spaces/hyphens or none."""
+    """``*`` = any word characters; spaces and hyphens = any run of spaces/hyphens or none.
+
+    The regex starts with the term's first literal so ``re`` can search for it quickly; the
+    word boundary before it is checked by :func:`_finditer`.
+    """
     text = _normalise(term).strip()
     if not text or not text.strip("*- "):
         raise _err(source, where, "empty term")
@@ -247,7 +253,12 @@ def _term_regex(source: str, where: str, term: str) -> re.Pattern[str]:
     pieces = []
     for token in re.split(r"[\s\-]+", text):
         pieces.append(r"\w*".join(re.escape(part) for part in token.split("*")))
-    return _compile(source, where, r"(?<!\w)" + r"[\s\-]*".join(pieces) + r"(?!\w)")
+    return _compile(source, where, r"[\s\-]*".join(pieces) + r"(?!\w)")
+
+
+def _needles(term: str) -> tuple[str, ...]:
+    """The literal pieces of a term, checked with ``in`` before its regex runs (a fast skip)."""
+    return tuple(p for p in re.split(r"[\s\-*]+", term) if p)
 
 
 def _validate(source: str, data: Mapping[str, Any], *, complete: bool) -> None:
@@ -408,7 +419,10 @@ def _build(data: Mapping[str, Any], sources: tuple[str, ...]) -> Rules:
                 if weight > 0:
                     where = f'topics.{topic}.{tier}."{term}"'
                     regex = _term_regex(src, where, term)
-                    terms.append(_Term(topic, _normalise(term), tier, float(weight), regex))
+                    key = _normalise(term)
+                    terms.append(
+                        _Term(topic, key, tier, float(weight), regex, _needles(key), bounded=True)
+                    )
         for i, pat in enumerate(spec.get("patterns", [])):
             weight = float(pat.get("weight", 1.0))
             if weight > 0:
@@ -416,17 +430,17 @@ def _build(data: Mapping[str, Any], sources: tuple[str, ...]) -> Rules:
                 terms.append(_Term(topic, pat["regex"], pat.get("tier", "core"), weight, regex))
     if not terms:
         raise _err(src, "topics", "no term has a positive weight")
-    masks = [
-        _term_regex(src, "negative.mask", m).pattern
-        for m in data.get("negative", {}).get("mask", [])
-    ]
+    masks = tuple(
+        _Term("", key, "core", 0.0, _term_regex(src, "negative.mask", key), _needles(key), True)
+        for key in (_normalise(m) for m in data.get("negative", {}).get("mask", []))
+    )
     furniture = data.get("furniture", {})
     return Rules(
         scoring=scoring,
         terms=tuple(terms),
         drop=tuple(_compile(src, "furniture.drop", r) for r in furniture.get("drop", [])),
         strip=tuple(_compile(src, "furniture.strip", r) for r in furniture.get("strip", [])),
-        mask=_compile(src, "negative.mask", "|".join(masks)) if masks else None,
+        masks=masks,
         definitions=definitions,
         sources=sources,
     )
@@ -506,10 +520,30 @@ def _clean_body(body: str | Sequence[str], rules: Rules) -> str:
     return "\n".join(kept)
 
 
+def _finditer(term: _Term, text: str) -> Iterator[re.Match[str]]:
+    """Matches of one term: skipped at once when a literal piece is missing from the text,
+    and for plain terms only where the match does not start inside a word."""
+    if not all(needle in text for needle in term.needles):
+        return
+    if not term.bounded:
+        yield from term.regex.finditer(text)
+        return
+    pos = 0
+    while (m := term.regex.search(text, pos)) is not None:
+        start = m.start()
+        if start and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            pos = start + 1  # inside a word: look again one character later
+            continue
+        yield m
+        pos = max(m.end(), start + 1)
+
+
 def _masked(text: str, rules: Rules) -> str:
-    if rules.mask is None:
-        return text
-    return rules.mask.sub(lambda m: " " * len(m.group(0)), text)
+    """``text`` with negative phrases blanked out (same length, so offsets stay valid)."""
+    for mask in rules.masks:
+        for m in list(_finditer(mask, text)):
+            text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
+    return text
 
 
 def _matches(text: str, rules: Rules) -> list[tuple[_Term, str]]:
@@ -522,7 +556,7 @@ def _matches(text: str, rules: Rules) -> list[tuple[_Term, str]]:
     """
     found: list[tuple[int, int, _Term]] = []
     for term in rules.terms:
-        for m in term.regex.finditer(text):
+        for m in _finditer(term, text):
             if m.end() > m.start():
                 found.append((m.start(), m.end(), term))
     found.sort(key=lambda f: (f[0] - f[1], f[0]))
