@@ -92,24 +92,27 @@ def extract(
     canonical = _canonical_url(tree, signals, url, site)
     if canonical is None:
         return ExtractionFailure(url, f"not an article URL on {site}: {url}")
-    return _build(tree, signals, body, canonical)
+    return _build(tree, signals, body, canonical, url)
 
 
 def _build(
-    tree: LexborHTMLParser, signals: _Signals, body: LexborNode, canonical: str
+    tree: LexborHTMLParser, signals: _Signals, body: LexborNode, canonical: str, url: str
 ) -> Article | ExtractionFailure:
-    """Assemble the article once the page is known to have a body; check it is plausible."""
+    """Assemble the article once the page is known to have a body; check it is plausible.
+
+    Failures name ``url``, the URL the caller gave, like every other failure.
+    """
     paywalled = _paywalled(tree, signals, body)
     _strip_furniture(body, signals)
     paragraphs, related = body_blocks(body)
     title = _title(tree, signals)
     if not title:
-        return ExtractionFailure(canonical, "no title (JSON-LD headline, og:title or <h1>)")
+        return ExtractionFailure(url, "no title (JSON-LD headline, og:title or <h1>)")
     if not paragraphs:
-        return ExtractionFailure(canonical, "empty article body: the body has no paragraphs")
+        return ExtractionFailure(url, "empty article body: the body has no paragraphs")
     short = _short_of_word_count(signals, paragraphs, paywalled)
     if short:
-        return ExtractionFailure(canonical, short)
+        return ExtractionFailure(url, short)
     return Article(
         url=canonical,
         title=title,
@@ -433,13 +436,12 @@ def truncation(text: str) -> str | None:
     if _HTML_CLOSED.search(text[-8192:]):
         return None
     opened = len(_ARTICLE_OPEN.findall(text))
-    closed = len(_ARTICLE_CLOSE.findall(text))
-    if opened and closed >= opened:
+    unclosed = opened - len(_ARTICLE_CLOSE.findall(text))
+    if opened and unclosed <= 0:
         return None  # cut after every article closed: the article itself is whole
-    return (
-        f"truncated HTML: no closing </html> and {opened - closed} of {opened} "
-        "<article> elements left open"
-    )
+    if not opened:
+        return "truncated HTML: ends before </html> and holds no <article>"
+    return f"truncated HTML: ends before </html> inside {unclosed} unclosed <article>"
 
 
 def _short_of_word_count(signals: _Signals, paragraphs: list[str], paywalled: bool) -> str:
@@ -458,7 +460,14 @@ def _short_of_word_count(signals: _Signals, paragraphs: list[str], paywalled: bo
 
 
 def _diagnose_missing_body(tree: LexborHTMLParser, signals: _Signals) -> str:
-    """A specific reason for a page without an article body."""
+    """A specific reason for a page without an article body.
+
+    A page that still declares an article (JSON-LD, ``og:type``) is a redesign whatever its
+    title says; only pages that declare none are tested for maintenance and error wording.
+    """
+    if signals.ld or signals.meta_text("og:type") == "article":
+        containers = ", ".join(BODY_CONTAINERS)
+        return f"no article body: none of {containers} found (template redesign?)"
     title = _node_text(tree.css_first("title"))
     heading = _node_text(tree.css_first("h1"))
     visible = f"{title} {heading}"
@@ -468,6 +477,4 @@ def _diagnose_missing_body(tree: LexborHTMLParser, signals: _Signals) -> str:
         return f"maintenance page served as an article ({title or heading!r})"
     if "error404" in body_class or _ERROR_PAGE.search(visible):
         return f"error page served as an article ({title or heading!r})"
-    if not signals.ld and signals.meta_text("og:type") != "article":
-        return "not an article page: no NewsArticle JSON-LD, og:type article or article body"
-    return "no article body: none of " + ", ".join(BODY_CONTAINERS) + " found (template redesign?)"
+    return "not an article page: no NewsArticle JSON-LD, og:type article or article body"

@@ -253,3 +253,25 @@ def test_wrong_kind_of_document_is_a_discovery_error(
 
 def test_discovery_error_is_a_value_error() -> None:
     assert issubclass(DiscoveryError, ValueError)
+
+
+def feed_with_pubdate(pub_date: str) -> bytes:
+    return (
+        '<rss version="2.0"><channel><item><title>T</title>'
+        "<link>https://cphpost.dk/2016-04-02/general/early-april-events-pillows-at-the-ready/</link>"
+        f"<pubDate>{pub_date}</pubDate></item></channel></rss>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("pub_date", "published"),
+    [
+        ("Sat, 02 Apr 2016 10:41:00 +0000", datetime(2016, 4, 2, 10, 41, tzinfo=UTC)),
+        ("Sat, 02 Apr 2016 10:41:00 -0000", datetime(2016, 4, 2, 10, 41, tzinfo=UTC)),
+        ("Sat, 02 Apr 2016 12:41:00 +0200", datetime(2016, 4, 2, 10, 41, tzinfo=UTC)),
+        ("yesterday", None),
+        ("", None),
+    ],
+)
+def test_feed_pubdate_is_aware_or_none(pub_date: str, published: datetime | None) -> None:
+    assert parse_feed(feed_with_pubdate(pub_date), LIVE)[0].published == published

@@ -362,8 +362,22 @@ def test_listing_page_is_not_an_article() -> None:
     assert failure.reason.startswith("not an article page")
 
 
-def test_failure_keeps_the_fetched_url() -> None:
-    assert failure_of(b"", "https://cphpost.dk/?p=148207").url == "https://cphpost.dk/?p=148207"
+@pytest.mark.parametrize("name", ["truncated-mid-body.html", "empty-body.html"])
+def test_failure_names_the_url_it_was_given(name: str) -> None:
+    fetched = "https://cphpost.dk/?p=148207"
+    assert failure_of(hostile(name), fetched).url == fetched
+
+
+def test_article_page_whose_title_mentions_maintenance_is_still_a_redesign() -> None:
+    data = hostile("redesign-renamed-classes.html").replace(
+        b"<title>Number of", b"<title>Maintenance: number of"
+    )
+    assert failure_of(data).reason.startswith("no article body")
+
+
+def test_truncated_page_without_any_article_fails() -> None:
+    data = hostile("maintenance-200.html")[:-20]
+    assert failure_of(data).reason == "truncated HTML: ends before </html> and holds no <article>"
 
 
 def test_failure_is_falsy_and_article_truthy() -> None:
