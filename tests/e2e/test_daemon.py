@@ -8,7 +8,10 @@ from tests.e2e.harness import Monitor, wait_until
 from tests.support.replay import ReplaySite
 from tests.support.sinks import WebhookSink
 
-CORRECTED = "/2023-05-22/news/number-of-rejected-asylum-seekers-earmarked-for-deportation-halved-in-two-years/"
+CORRECTED = (
+    "/2023-05-22/news/"
+    "number-of-rejected-asylum-seekers-earmarked-for-deportation-halved-in-two-years/"
+)
 
 
 def test_run_once_stores_every_discovered_article_and_alerts_the_relevant_ones(
