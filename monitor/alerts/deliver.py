@@ -1,0 +1,502 @@
+"""Draining the outbox: claim due deliveries, send them outside any transaction, record results.
+
+Three short steps per run, so a slow or hanging target never holds a database lock:
+
+1. claim: ``SELECT … FOR UPDATE SKIP LOCKED`` the due pending deliveries whose lease is free
+   or expired, and lease them to ``owner`` for ``notify_timeout × 2 + 30 s``;
+2. send: one apprise instance per target, network waits bounded by ``notify_timeout``;
+3. record: ``sent`` only while still leased by ``owner``, otherwise a retry after
+   ``delivery_backoff × 2^(attempts-1)`` (capped, ±10 % jitter) or ``failed`` after
+   ``delivery_max_attempts``.
+
+A send that succeeded is recorded in its own transaction right away, so a crash loses at most
+the record of the one send in flight: that delivery is sent again once its lease expires
+(at-least-once in that window). Every message carries ``alert-{alert_id}-{target}`` so a
+receiver can drop the repeat. ``docs/alerts.md`` has the full analysis.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import apprise
+from apprise import AppriseResultStatus, NotifyFormat, NotifyType
+from sqlalchemy import CursorResult, Engine, or_, update
+from sqlmodel import col, select
+
+from monitor.alerts import AlertKind
+from monitor.alerts.render import (
+    Format,
+    Message,
+    build_payload,
+    one_line,
+    render,
+    render_digest,
+    safe_link,
+)
+from monitor.alerts.targets import (
+    LOG_TARGET,
+    Target,
+    TargetError,
+    install_redaction,
+    load_targets,
+    redact,
+)
+from monitor.db import session
+from monitor.models import Alert, Delivery, DeliveryStatus
+from monitor.settings import Settings
+
+log = logging.getLogger("monitor.alerts")
+
+MAX_BACKOFF = 6 * 3600.0
+JITTER = 0.10
+MAX_ERROR = 500
+JSONL_NAME = "alerts.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What one :func:`deliver_due` run did (deferred deliveries count as ``retried``)."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+
+    def __add__(self, other: DeliveryReport) -> DeliveryReport:
+        return DeliveryReport(
+            self.sent + other.sent, self.failed + other.failed, self.retried + other.retried
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    ok: bool
+    detail: str  # masked: safe to store and print
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """A leased delivery, copied out of the claiming transaction."""
+
+    delivery_id: int
+    alert_id: int
+    target: str
+    attempts: int
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+    @property
+    def key(self) -> str:
+        return idempotency_key(self.alert_id, self.target)
+
+
+def idempotency_key(alert_id: int, target: str) -> str:
+    """The same for every attempt of one alert to one target, so receivers can deduplicate."""
+    return f"alert-{alert_id}-{target}"
+
+
+def lease_seconds(settings: Settings) -> float:
+    """Long enough for one bounded send (connect + read waits) plus slack for the bookkeeping."""
+    return settings.notify_timeout * 2 + 30
+
+
+def backoff(settings: Settings, attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds before attempt ``attempts + 1``: doubling from ``delivery_backoff``, capped."""
+    base = settings.delivery_backoff * 2 ** max(0, attempts - 1)
+    jitter = (rng or random).uniform(1 - JITTER, 1 + JITTER)
+    return min(base, MAX_BACKOFF) * jitter
+
+
+# The run -------------------------------------------------------------------------------------
+
+
+def deliver_due(
+    engine: Engine,
+    settings: Settings,
+    *,
+    owner: str,
+    now: datetime | None = None,
+    limit: int = 50,
+    targets: Sequence[Target] | None = None,
+) -> DeliveryReport:
+    """Send what is due now; safe to run from several processes against one database.
+
+    ``now`` fixes the clock for claiming, scheduling and ``sent_at`` (tests); ``targets``
+    defaults to :func:`load_targets` (a broken configuration is logged, nothing is claimed).
+    """
+    if targets is None:
+        try:
+            targets = load_targets(settings)
+        except TargetError as exc:
+            log.error("alerts not delivered: %s", exc)
+            return DeliveryReport()
+    install_redaction()
+    by_key = {t.key: t for t in targets}
+    by_key[LOG_TARGET.key] = LOG_TARGET
+    claimed = _claim(engine, settings, owner, now or _utcnow(), limit)
+    report = DeliveryReport()
+    for key, items in _group(claimed).items():
+        report += _deliver_target(engine, settings, owner, by_key.get(key), key, items, now)
+    return report
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _claim(
+    engine: Engine, settings: Settings, owner: str, now: datetime, limit: int
+) -> list[_Claimed]:
+    until = now + timedelta(seconds=lease_seconds(settings))
+    with session(engine) as db:
+        rows = db.exec(
+            select(Delivery, Alert)
+            .join(Alert, col(Alert.id) == col(Delivery.alert_id))
+            .where(
+                col(Delivery.status) == DeliveryStatus.PENDING,
+                col(Delivery.next_attempt_at) <= now,
+                or_(col(Delivery.lease_expires).is_(None), col(Delivery.lease_expires) <= now),
+            )
+            .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Delivery)
+        ).all()
+        claimed = []
+        for delivery, alert in rows:
+            delivery.lease_owner, delivery.lease_expires = owner, until
+            db.add(delivery)
+            assert delivery.id is not None and alert.id is not None
+            claimed.append(
+                _Claimed(
+                    delivery.id,
+                    alert.id,
+                    delivery.target,
+                    delivery.attempts,
+                    alert.kind,
+                    dict(alert.payload),
+                    alert.created_at,
+                )
+            )
+    return claimed
+
+
+def _group(claimed: list[_Claimed]) -> dict[str, list[_Claimed]]:
+    groups: dict[str, list[_Claimed]] = {}
+    for item in claimed:
+        groups.setdefault(item.target, []).append(item)
+    return groups
+
+
+def _deliver_target(
+    engine: Engine,
+    settings: Settings,
+    owner: str,
+    target: Target | None,
+    key: str,
+    items: list[_Claimed],
+    now: datetime | None,
+) -> DeliveryReport:
+    """All claimed deliveries of one target: a digest as one message, else one by one."""
+    if target is None:
+        problem = SendResult(False, f"target {key} is no longer configured")
+        return _record(engine, settings, owner, items, problem, now)
+    if target is LOG_TARGET:
+        report = DeliveryReport()
+        for item in items:
+            report += _record(engine, settings, owner, [item], _to_log(settings, item), now)
+        return report
+    if target.digest > 0:
+        items = sorted(items, key=lambda i: (i.created_at, i.alert_id))
+
+        def digest(fmt: Format) -> Message:
+            return render_digest([i.payload for i in items], fmt, keys=[i.key for i in items])
+
+        kind = items[0].kind if len(items) == 1 else "digest"
+        result = send(target, digest, [i.key for i in items], kind, settings.notify_timeout)
+        return _record(engine, settings, owner, items, result, now)
+    report = DeliveryReport()
+    for index, item in enumerate(items):
+
+        def single(fmt: Format, item: _Claimed = item) -> Message:
+            return render(item.payload, fmt, key=item.key)
+
+        result = send(target, single, [item.key], item.kind, settings.notify_timeout)
+        report += _record(engine, settings, owner, [item], result, now)
+        if not result.ok and index + 1 < len(items):
+            # Don't wait out the same timeout again and again in one run: the rest of this
+            # target's deliveries wait for the retry, without spending one of their attempts.
+            report += _defer(engine, owner, items[index + 1 :], item.delivery_id, result)
+            break
+    return report
+
+
+# Recording -----------------------------------------------------------------------------------
+
+
+def _record(
+    engine: Engine,
+    settings: Settings,
+    owner: str,
+    items: list[_Claimed],
+    result: SendResult,
+    now: datetime | None,
+) -> DeliveryReport:
+    """One short transaction: mark ``items`` sent, retried or failed (while leased by us)."""
+    clock = now or _utcnow()
+    error = redact(result.detail)[:MAX_ERROR] or "delivery failed"
+    sent = failed = retried = 0
+    with session(engine) as db:
+        for item in items:
+            attempts = item.attempts + 1
+            values: dict[str, Any] = {"attempts": attempts, "lease_owner": None}
+            values["lease_expires"] = None
+            if result.ok:
+                values.update(status=DeliveryStatus.SENT, sent_at=clock, last_error=None)
+            elif attempts >= settings.delivery_max_attempts:
+                values.update(status=DeliveryStatus.FAILED, last_error=error)
+            else:
+                delay = backoff(settings, attempts)
+                values.update(next_attempt_at=clock + timedelta(seconds=delay), last_error=error)
+            outcome = db.execute(
+                update(Delivery)
+                .where(
+                    col(Delivery.id) == item.delivery_id,
+                    col(Delivery.lease_owner) == owner,
+                    col(Delivery.status) == DeliveryStatus.PENDING,
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if not cast(CursorResult[Any], outcome).rowcount:
+                log.warning(
+                    "delivery %s (%s): the lease was taken over before the result was recorded",
+                    item.delivery_id,
+                    item.key,
+                )
+                continue
+            if result.ok:
+                sent += 1
+            elif values.get("status") == DeliveryStatus.FAILED:
+                failed += 1
+                log.error("alert %s to %s failed for good: %s", item.alert_id, item.target, error)
+            else:
+                retried += 1
+    if not result.ok:
+        log.warning("alert delivery to %s failed: %s", items[0].target, error)
+    return DeliveryReport(sent, failed, retried)
+
+
+def _defer(
+    engine: Engine, owner: str, items: list[_Claimed], failed_id: int, result: SendResult
+) -> DeliveryReport:
+    """Release ``items`` to be tried when the failed delivery ``failed_id`` is retried."""
+    note = f"not attempted: the target just failed ({redact(result.detail)})"[:MAX_ERROR]
+    with session(engine) as db:
+        failed = db.get(Delivery, failed_id)
+        if failed is None or failed.status != DeliveryStatus.PENDING:
+            when = None
+        else:
+            when = failed.next_attempt_at
+        values: dict[str, Any] = {"lease_owner": None, "lease_expires": None, "last_error": note}
+        if when is not None:
+            values["next_attempt_at"] = when
+        ids = [i.delivery_id for i in items]
+        db.execute(
+            update(Delivery)
+            .where(col(Delivery.id).in_(ids), col(Delivery.lease_owner) == owner)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    return DeliveryReport(retried=len(items))
+
+
+# Sending -------------------------------------------------------------------------------------
+
+
+def choose_format(plugin: Any, url: str) -> Format:
+    """The format a target is sent: its URL's ``format=``, else what its service reads best.
+
+    Generic webhooks (json, xml, form: they accept every format) get plain text; services that
+    render markdown (Slack, Discord, Telegram, …) get markdown; e-mail services get HTML (apprise
+    adds the text alternative); anything else gets text.
+    """
+    for pair in url.partition("?")[2].split("&"):
+        name, _, value = pair.partition("=")
+        if name.lower() == "format" and value.lower() in ("html", "markdown", "text"):
+            return value.lower()  # type: ignore[return-value]
+    formats = _formats(plugin)
+    if {NotifyFormat.TEXT, NotifyFormat.HTML, NotifyFormat.MARKDOWN} <= set(formats):
+        return "text"
+    if NotifyFormat.MARKDOWN in formats:
+        return "markdown"
+    if NotifyFormat.HTML in formats:
+        return "html"
+    return "text"
+
+
+def _formats(plugin: Any) -> tuple[NotifyFormat, ...]:
+    declared = plugin.notify_format
+    values = declared if isinstance(declared, tuple | list) else (declared,)
+    return tuple(NotifyFormat(v) for v in values)
+
+
+def _plain_subject(plugin: Any, fmt: Format) -> bool:
+    """E-mail services put the title in a Subject header: plain text there, not HTML."""
+    formats = _formats(plugin)
+    return (
+        fmt == "html"
+        and formats[:1] == (NotifyFormat.HTML,)
+        and (NotifyFormat.MARKDOWN not in formats)
+    )
+
+
+def _notify_type(kind: str) -> NotifyType:
+    if kind == AlertKind.OPS_FAILURE:
+        return NotifyType.FAILURE
+    if kind == AlertKind.OPS_RECOVERED:
+        return NotifyType.SUCCESS
+    return NotifyType.INFO
+
+
+def send(
+    target: Target,
+    message: Callable[[Format], Message],
+    keys: Sequence[str],
+    kind: str,
+    timeout: float,
+) -> SendResult:
+    """Send one message to one target; never raises, never returns a secret.
+
+    Every network wait (connect, each read, the SMTP dialogue) is limited to ``timeout``
+    seconds through the plugin's socket timeouts, and apprise stops waiting for the whole call
+    after ``2 × timeout``.
+    """
+    install_redaction()
+    try:
+        plugin = apprise.Apprise.instantiate(target.url, asset=_asset())
+        if plugin is None:
+            return SendResult(False, f"apprise cannot load {target.masked}")
+        fmt = choose_format(plugin, target.url)
+        rendered = message(fmt)
+        title = message("text").title if _plain_subject(plugin, fmt) else rendered.title
+        _limit_waits(plugin, timeout)
+        _tag_idempotency(plugin, keys)
+        notifier = apprise.Apprise(asset=_asset())
+        notifier.add(plugin)
+        result = notifier.notify(
+            body=rendered.body,
+            title=title,
+            body_format=NotifyFormat(fmt),
+            notify_type=_notify_type(kind),
+            timeout=timeout * 2,
+        )
+    except Exception as exc:  # a plugin bug must not stop the run (or leak a URL in a traceback)
+        return SendResult(False, f"{type(exc).__name__}: {redact(str(exc))}")
+    return _outcome(result, timeout)
+
+
+def _limit_waits(plugin: Any, timeout: float) -> None:
+    # URLBase reads both per request (requests' (connect, read) tuple); the SMTP plugins use
+    # socket_connect_timeout as the socket timeout of the whole SMTP dialogue.
+    plugin.socket_connect_timeout = timeout
+    plugin.socket_read_timeout = timeout
+
+
+def _tag_idempotency(plugin: Any, keys: Sequence[str]) -> None:
+    value = ",".join(keys)
+    headers = getattr(plugin, "headers", None)
+    if isinstance(headers, dict):  # json/xml/form webhooks and e-mail take extra headers
+        headers["X-Idempotency-Key"] = value
+    extras = getattr(plugin, "payload_extras", None)
+    if isinstance(extras, dict):  # json/xml/form: a field of the posted document
+        extras["idempotency_key"] = value
+
+
+def _outcome(result: Any, timeout: float) -> SendResult:
+    """Success only when every attempt apprise made ended in SUCCESS (``optional=`` ignored)."""
+    services = list(result)
+    ok = bool(services) and all(
+        r.attempts and r.attempts[-1].status == AppriseResultStatus.SUCCESS for r in services
+    )
+    if ok:
+        return SendResult(True, "delivered")
+    problems = [
+        one_line(redact(entry.message))
+        for entry in result.logs()
+        if str(entry.level).upper() in ("WARNING", "ERROR", "CRITICAL")
+    ]
+    if not problems and result.status == AppriseResultStatus.TIMEOUT:
+        problems = [f"no answer within {timeout * 2:g} s"]
+    return SendResult(False, "; ".join(dict.fromkeys(problems))[:MAX_ERROR] or "not delivered")
+
+
+def _asset() -> apprise.AppriseAsset:
+    return apprise.AppriseAsset(app_id="cphpost-monitor", app_desc="cphpost-monitor alerts")
+
+
+def _to_log(settings: Settings, item: _Claimed) -> SendResult:
+    """The no-configuration fallback: one log line and one JSON line in the data directory."""
+    path = settings.data_dir / JSONL_NAME
+    record = {
+        "idempotency_key": item.key,
+        "alert_id": item.alert_id,
+        "kind": item.kind,
+        "created_at": item.created_at.isoformat(),
+        "payload": item.payload,
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        return SendResult(False, f"cannot write {path}: {exc.strerror}")
+    title = one_line(str(item.payload.get("title") or ""))[:200]
+    link = safe_link(str(item.payload.get("url") or ""))
+    log.info("alert %s [%s] %s %s (no notify URL set)", item.alert_id, item.kind, title, link)
+    return SendResult(True, "logged")
+
+
+# The test command ----------------------------------------------------------------------------
+
+
+def send_test(settings: Settings, tag: str | None) -> list[tuple[str, bool, str]]:
+    """Send a test notification to every target (or those tagged ``tag``): (masked, ok, detail).
+
+    Raises :class:`TargetError` for a broken configuration; an empty list means no target
+    (matched).
+    """
+    targets = load_targets(settings)
+    if tag:
+        wanted = tag.strip().lower()
+        targets = [t for t in targets if wanted in t.tags]
+    now = _utcnow()
+    payload = build_payload(
+        kind=AlertKind.TEST,
+        url=settings.site_url,
+        title="cphpost-monitor test notification",
+        section="",
+        published=now.isoformat(),
+        topics=[],
+        evidence="",
+        changes=[],
+        diff_html=None,
+        change_kinds=[],
+        detail="If you can read this, cphpost-monitor alerts reach this target.",
+    )
+    results = []
+    for target in targets:
+        key = f"test-{now:%Y%m%dT%H%M%S}-{target.key}"
+
+        def message(fmt: Format, key: str = key) -> Message:
+            return render(payload, fmt, key=key)
+
+        result = send(target, message, [key], AlertKind.TEST, settings.notify_timeout)
+        results.append((target.masked, result.ok, result.detail))
+    return results
