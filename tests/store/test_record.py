@@ -45,7 +45,8 @@ def page(relative: str, url: str) -> Page:
 
 ORIGINAL = {
     REPATRIATIONS: "articles/2015-05-21-denmark-oversaw-600-forced-repatriations-last-year.html",
-    REJECTED: "articles/2023-05-22-number-of-rejected-asylum-seekers-earmarked-for-deportation-.html",
+    REJECTED: "articles/2023-05-22-number-of-rejected-asylum-seekers-earmarked-for-deportation-"
+    ".html",
 }
 FURNITURE_ONLY = "versions/2015-05-21-forced-repatriations.furniture-only.html"
 CORRECTED = "versions/2023-05-22-rejected-asylum-seekers.corrected.html"
