@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
@@ -87,31 +89,37 @@ def _from_url(url: str) -> Article | ExtractionFailure:
 
 
 def print_summary(article: Article) -> None:
-    """Metadata as a two-column grid, then the body paragraphs numbered."""
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column()
-    when = {
-        k: v.isoformat() if v else "-"
-        for k, v in (("p", article.published), ("m", article.modified))
-    }
-    rows = (
+    """Metadata as a two-column grid, then the body paragraphs numbered (wraps stay indented)."""
+    console.print(_grid((key, Text(value)) for key, value in _summary_rows(article)))
+    console.print(Text(f"\n{len(article.paragraphs)} paragraphs", style="bold"))
+    console.print(_grid((f"{n:>3}", Text(p)) for n, p in enumerate(article.paragraphs, 1)))
+
+
+def _summary_rows(article: Article) -> list[tuple[str, str]]:
+    def when(value: datetime | None) -> str:
+        return value.isoformat() if value else "-"
+
+    return [
         ("URL", article.url),
         ("Title", article.title),
         ("Standfirst", article.standfirst or "-"),
         ("Author", article.author or "-"),
-        ("Published", when["p"]),
-        ("Modified", when["m"]),
+        ("Published", when(article.published)),
+        ("Modified", when(article.modified)),
         ("Section", article.section),
         ("Tags", ", ".join(article.tags) or "-"),
         ("Post id", str(article.post_id) if article.post_id is not None else "-"),
         ("Paywalled", "yes" if article.paywalled else "no"),
         ("Read more", " | ".join(article.related_links) or "-"),
         ("Fingerprint", fingerprint(article)),
-    )
-    for key, value in rows:
-        grid.add_row(key, Text(value))
-    console.print(grid)
-    console.print(Text(f"\n{len(article.paragraphs)} paragraphs", style="bold"))
-    for number, paragraph in enumerate(article.paragraphs, 1):
-        console.print(Text(f"{number:>3}  {paragraph}"))
+    ]
+
+
+def _grid(rows: Iterable[tuple[str, Text]]) -> Table:
+    """Label and value columns; values fold rather than ellipsize, so URLs print whole."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in rows:
+        grid.add_row(label, value)
+    return grid

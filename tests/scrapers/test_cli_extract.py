@@ -58,6 +58,15 @@ def test_summary_shows_the_metadata_and_numbered_paragraphs(cli: typer.Typer) ->
     assert f"  1  {want['paragraphs'][0]}" in result.stdout
 
 
+def test_summary_never_cuts_the_url_in_a_narrow_console(
+    cli: typer.Typer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    result = CliRunner().invoke(cli, [str(FREE_PAGE)])
+    folded = "".join(line.strip() for line in result.stdout.splitlines()[:3])
+    assert expected(FREE_STEM)["url"] in folded.replace("URL", "", 1)
+
+
 def test_summary_prints_brackets_in_text_literally(cli: typer.Typer) -> None:
     page = RECORDED / "articles" / "2025-05-07-danish-bravery-in-the-nanjing-massacre.html"
     result = CliRunner().invoke(cli, [str(page)])
