@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scrapers.article import Article, ExtractionFailure, fingerprint
 from scrapers.cphpost import extract
@@ -383,3 +385,34 @@ def test_truncated_page_without_any_article_fails() -> None:
 def test_failure_is_falsy_and_article_truthy() -> None:
     assert not failure_of(b"")
     assert article_of(page(FREE_STEM), FREE["url"])
+
+
+def test_broken_json_ld_falls_back_to_meta_and_markup() -> None:
+    data = page(FREE_STEM).replace(b'{"@context"', b'{"@context" oops', 1)
+    assert fields(article_of(data, FREE["url"])) == expected_fields(FREE_STEM)
+
+
+# --- properties ---------------------------------------------------------------------------
+
+FREE_PAGE = page(FREE_STEM)
+PREMIUM_PAGE = page(PREMIUM_STEM)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=len(FREE_PAGE)))
+def test_a_cut_anywhere_yields_a_failure_or_the_whole_article(cut: int) -> None:
+    result = extract(FREE_PAGE[:cut], FREE["url"])
+    assert isinstance(result, ExtractionFailure) or fields(result) == expected_fields(FREE_STEM)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=0, max_value=len(PREMIUM_PAGE)))
+def test_a_cut_anywhere_in_a_premium_page_never_leaks_the_paywall(cut: int) -> None:
+    result = extract(PREMIUM_PAGE[:cut], PREMIUM["url"])
+    assert isinstance(result, ExtractionFailure) or fields(result) == expected_fields(PREMIUM_STEM)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.binary(max_size=3000), st.text(max_size=3000)))
+def test_extract_never_raises_on_arbitrary_input(data: bytes | str) -> None:
+    assert isinstance(extract(data, FREE["url"]), Article | ExtractionFailure)
