@@ -285,11 +285,17 @@ def _record(
                 sent += 1
             elif values.get("status") == DeliveryStatus.FAILED:
                 failed += 1
-                log.error("alert %s to %s failed for good: %s", item.alert_id, item.target, error)
+                log.error(
+                    "alert %s to target %s: gave up after %d attempts: %s",
+                    item.alert_id, item.target, attempts, error,
+                )  # fmt: skip
             else:
                 retried += 1
-    if not result.ok:
-        log.warning("alert delivery to %s failed: %s", items[0].target, error)
+                log.warning(
+                    "alert %s to target %s: attempt %d failed, next at %s: %s",
+                    item.alert_id, item.target, attempts,
+                    values["next_attempt_at"].isoformat(timespec="seconds"), error,
+                )  # fmt: skip
     return DeliveryReport(sent, failed, retried)
 
 

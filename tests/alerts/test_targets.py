@@ -113,6 +113,11 @@ def test_a_digest_query_option_is_stripped_before_apprise_sees_the_url(
     assert only.digest == 3600.0
 
 
+def test_a_digest_option_after_a_slack_channel_is_stripped(make_settings: SettingsFactory) -> None:
+    (only,) = load_targets(make_settings(notify_urls=f"all={SLACK_URL}/#migration?digest=1h"))
+    assert (only.url, only.digest) == (f"{SLACK_URL}/#migration", 3600.0)
+
+
 def test_targets_without_a_digest_option_take_the_digest_setting(
     make_settings: SettingsFactory,
 ) -> None:
