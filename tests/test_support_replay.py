@@ -9,15 +9,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import defusedxml.ElementTree as SafeET
 import httpx
 import pytest
 from defusedxml import EntitiesForbidden
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
+from selectolax.lexbor import LexborNode
 
 from tests.support.pages import CET
 from tests.support.replay import FIXTURES_DIR, ReplaySite
@@ -35,6 +37,21 @@ def client() -> Iterator[httpx.Client]:
     """One client for the module: building one loads the CA bundle (~60 ms)."""
     with httpx.Client(timeout=5.0) as c:
         yield c
+
+
+def _xml(client: httpx.Client, url: str) -> Any:
+    """Parsed XML at ``url`` (defusedxml: entities refused)."""
+    return SafeET.fromstring(client.get(url).content)
+
+
+def _texts(elements: Iterable[Any], tag: str) -> list[str]:
+    return [str(e.findtext(tag)) for e in elements]
+
+
+def _node(tree: HTMLParser, selector: str) -> LexborNode:
+    node = tree.css_first(selector)
+    assert node is not None, selector
+    return node
 
 
 def _path(url: str) -> str:
@@ -96,7 +113,7 @@ def test_robots_and_feed_links_point_back_at_the_site(
     assert robots.headers["content-type"].startswith("text/plain")
     assert f"Sitemap: {replay_site.origin}/sitemap_index.xml" in robots.text
     feed = SafeET.fromstring(client.get(replay_site.url("/feed/")).content)
-    links = [item.findtext("link") for item in feed.iter("item")]
+    links = _texts(feed.iter("item"), "link")
     assert len(links) == 10 and all(link.startswith(replay_site.origin + "/") for link in links)
     assert client.get(links[0]).status_code == 200
 
@@ -211,9 +228,9 @@ def test_add_article_publishes_like_wordpress(
     page = client.get(replay_site.url(spec.path))
     assert page.status_code == 200
     tree = HTMLParser(page.text)
-    assert tree.css_first("h1.entry-title").text() == spec.title
-    assert tree.css_first('link[rel="canonical"]').attributes["href"] == replay_site.url(spec.path)
-    jsonld = json.loads(tree.css_first('script[type="application/ld+json"]').text())
+    assert _node(tree, "h1.entry-title").text() == spec.title
+    assert _node(tree, 'link[rel="canonical"]').attributes["href"] == replay_site.url(spec.path)
+    jsonld = json.loads(_node(tree, 'script[type="application/ld+json"]').text())
     assert jsonld["@graph"][0]["headline"] == spec.title
     assert jsonld["@graph"][0]["datePublished"] == "2026-01-05T10:30:00+01:00"
     body = [
@@ -248,7 +265,7 @@ def test_add_article_publishes_like_wordpress(
     index = SafeET.fromstring(client.get(replay_site.url("/sitemap_index.xml")).content)
     last = index.findall(f"{SM}sitemap")[-1]
     assert last.findtext(f"{SM}lastmod") == "2026-01-05T10:30:00+01:00"
-    urls = SafeET.fromstring(client.get(last.findtext(f"{SM}loc")).content)
+    urls = _xml(client, str(last.findtext(f"{SM}loc")))
     assert urls.findall(f"{SM}url")[-1].findtext(f"{SM}loc") == replay_site.url(spec.path)
 
     short = client.get(replay_site.url(f"/?p={spec.post_id}"))
@@ -349,9 +366,14 @@ def test_huge_body_stops_when_client_leaves(replay_site: ReplaySite, client: htt
     with client.stream("GET", replay_site.url("/feed/")) as r:
         got = 0
         for chunk in r.iter_bytes():
+            assert replay_site.open_connections == 1  # streaming
             got += len(chunk)
             if got > 256 * 1024:
-                break
+                break  # dropping the iterator closes the connection
+    deadline = time.monotonic() + 2
+    while replay_site.open_connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert replay_site.open_connections == 0  # it noticed the hang-up and gave up
     start = time.monotonic()
     assert client.get(replay_site.url("/feed/")).status_code == 200
     assert time.monotonic() - start < 1.0
@@ -459,17 +481,17 @@ def test_synthetic_site_serves_n_articles(client: httpx.Client) -> None:
         assert len(maps) == math.ceil(n / 100)
         listed: list[str] = []
         for entry in maps:
-            urlset = SafeET.fromstring(client.get(entry.findtext(f"{SM}loc")).content)
+            urlset = _xml(client, str(entry.findtext(f"{SM}loc")))
             urls = urlset.findall(f"{SM}url")
             assert 0 < len(urls) <= 100 and all(u.findtext(f"{SM}lastmod") for u in urls)
-            listed += [u.findtext(f"{SM}loc") for u in urls]
+            listed += _texts(urls, f"{SM}loc")
         assert listed == [site.url(s.path) for s in specs]
 
         for spec in specs:
             r = client.get(site.url(spec.path))
             assert r.status_code == 200, spec.path
         tree = HTMLParser(r.text)
-        assert tree.css_first("h1.entry-title").text() == specs[-1].title
+        assert _node(tree, "h1.entry-title").text() == specs[-1].title
         body = [n.text() for n in tree.css(".entry-content > p, .entry-content > h3")]
         assert [p for p in body if not p.startswith("READ MORE")] == list(
             specs[-1].expected()["paragraphs"]
@@ -501,9 +523,9 @@ def test_synthetic_backfill_size_is_cheap(client: httpx.Client) -> None:
     assert time.monotonic() - start < 10.0  # generous: shared CI machines
     with site:
         index = SafeET.fromstring(client.get(site.url("/sitemap_index.xml")).content)
-        maps = [m.findtext(f"{SM}loc") for m in index.findall(f"{SM}sitemap")]
+        maps = _texts(index.findall(f"{SM}sitemap"), f"{SM}loc")
         assert len(maps) == 5
-        total = sum(len(SafeET.fromstring(client.get(m).content).findall(f"{SM}url")) for m in maps)
+        total = sum(len(_xml(client, m).findall(f"{SM}url")) for m in maps)
         assert total == 5000
         start = time.monotonic()
         for spec in site.articles[::25]:  # 200 pages
@@ -511,7 +533,8 @@ def test_synthetic_backfill_size_is_cheap(client: httpx.Client) -> None:
         assert time.monotonic() - start < 10.0  # about 0.3 s here; 40 ms stalls would show
 
 
-def test_main_serves_until_interrupted() -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_main_serves_until_interrupted(stop: signal.Signals) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.support.replay", "--port", "0", "--synthetic", "5"],
         cwd=Path(__file__).resolve().parent.parent,
@@ -526,5 +549,5 @@ def test_main_serves_until_interrupted() -> None:
         r = httpx.get(origin.group(0) + "/feed/", timeout=5)
         assert r.status_code == 200 and r.text.count("<item>") == 5
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         assert proc.wait(timeout=10) == 0

@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import re
+import signal
 import socket
 import struct
 import threading
@@ -391,6 +392,11 @@ class ReplaySite:
     @property
     def port(self) -> int:
         return int(self.origin.rsplit(":", 1)[1])
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections being served or kept alive right now (to spot leaks and hang-ups)."""
+        return len(self._connections)
 
     def url(self, path: str = "/") -> str:
         """Absolute URL on this site for a path (or for a recorded ``https://cphpost.dk`` URL)."""
@@ -1003,6 +1009,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     else:
         site = ReplaySite(args.fixtures, host=args.host, port=args.port)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (as from Popen.terminate) stops as cleanly as Ctrl-C
+
+    signal.signal(signal.SIGTERM, interrupt)
     with site:
         what = (
             f"{args.synthetic} generated articles" if args.synthetic is not None else "recordings"
