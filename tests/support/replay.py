@@ -17,12 +17,14 @@ import bisect
 import contextlib
 import fnmatch
 import hashlib
+import io
 import json
 import math
 import re
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -152,6 +154,11 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     site: ReplaySite
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hanging up mid-request is routine here (timeouts, faults): no traceback."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     """Turns requests into ``ReplaySite._plan`` calls and sends the plan, faults included."""
@@ -213,7 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._reset()
                 return
             self.wfile.write(plan.body)
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+        except OSError:  # the client left (timeout, hang-up) or stop() cut the connection
             self.close_connection = True
 
     def _stream(self, head: bool, plan: _Plan) -> None:
@@ -250,9 +257,11 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         with contextlib.suppress(OSError):
-            self.rfile.close()
+            self.rfile.close()  # the socket closes (and resets) once its files are closed
             self.wfile.close()
             self.connection.close()
+        # http.server still flushes and closes these after the handler returns.
+        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
 
 
 class ReplaySite:

@@ -14,6 +14,7 @@ import email
 import email.policy
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -214,6 +215,11 @@ class _WebhookServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     sink: WebhookSink
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients giving up on a hung sink is expected: no traceback."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 class _WebhookHandler(BaseHTTPRequestHandler):

@@ -8,7 +8,9 @@ rest are not and avoid those words, so a test knows exactly which ones the monit
 from __future__ import annotations
 
 import random
+import string
 from datetime import datetime, timedelta
+from functools import cache
 
 from tests.support.pages import CET, ArticleSpec, slugify
 
@@ -38,7 +40,11 @@ _SLOTS: dict[str, tuple[str, ...]] = {
 # (title, section, tags); slots in braces, {n}/{k}/{pct}/{year}/{a}/{b} are numbers.
 _MIGRATION_TITLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Number of asylum-seekers arriving in Denmark {trend} in {year}", "news", ("asylum",)),
-    ("{party} wants tougher citizenship test after {n} applicants fail", "news", ("citizenship",)),
+    (
+        "{party} calls for tougher citizenship test after {n} applicants fail",
+        "news",
+        ("citizenship",),
+    ),
     ("{city} to house {n} more refugees from {country}", "news", ("refugees",)),
     ("Minister defends plan for asylum processing in {partner}", "news", ("asylum",)),
     ("{n} rejected asylum-seekers still at {centre} departure centre", "news", ("deportation",)),
@@ -49,7 +55,7 @@ _MIGRATION_TITLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("deportation",),
     ),
     ("Refugees from {country} wait {k} months for residence permits", "news", ("refugees",)),
-    ("Family reunification applications {trend} in {city}", "news", ("immigration",)),
+    ("Number of family reunification cases {trend} in {city}", "news", ("immigration",)),
     ("Integration programme in {city} gets {n} million kroner extra", "news", ("integration",)),
 )
 _OTHER_TITLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -113,18 +119,32 @@ _AUTHORS = ("Ben Hamilton", "Hugh Hopkinson", "Elias Thorsson", "The Copenhagen 
 NEWEST = datetime(2025, 6, 2, 9, 0, tzinfo=CET)
 
 
+_NUMBERS: dict[str, tuple[int, int]] = {
+    "n": (12, 4800),
+    "k": (2, 18),
+    "pct": (3, 64),
+    "months": (2, 11),
+    "year": (2015, 2025),
+    "year2": (2026, 2031),
+    "b": (0, 4),
+}
+
+
+@cache
+def _fields(template: str) -> tuple[str, ...]:
+    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+
+
 def _fill(template: str, rng: random.Random) -> str:
-    values = {name: rng.choice(options) for name, options in _SLOTS.items()}
-    values.update(
-        n=str(rng.randint(12, 4800)),
-        k=str(rng.randint(2, 18)),
-        pct=str(rng.randint(3, 64)),
-        months=str(rng.randint(2, 11)),
-        year=str(rng.randint(2015, 2025)),
-        year2=str(rng.randint(2026, 2031)),
-        a=str(rng.randint(0, 5) if "{b}" in template else rng.randint(27, 34)),
-        b=str(rng.randint(0, 4)),
-    )
+    """The template with its slots drawn at random (only the slots it uses: 5,000 is fast)."""
+    values: dict[str, str] = {}
+    for name in _fields(template):
+        if name in _SLOTS:
+            values[name] = rng.choice(_SLOTS[name])
+        elif name == "a":  # a score when there is a {b}, else degrees
+            values[name] = str(rng.randint(0, 5) if "{b}" in template else rng.randint(27, 34))
+        else:
+            values[name] = str(rng.randint(*_NUMBERS[name]))
     return template.format(**values)
 
 
@@ -137,7 +157,11 @@ def generate(
     spacing: timedelta = timedelta(hours=7),
     first_post_id: int = 200_000,
 ) -> list[ArticleSpec]:
-    """``n`` distinct articles, oldest first, post ids rising with the date, ``newest`` last."""
+    """``n`` articles, oldest first, post ids rising with the date, ``newest`` last.
+
+    Paths and post ids are always distinct; titles too, but for a handful in 5,000 when the
+    pool runs dry (their slugs then get WordPress's ``-2`` suffix).
+    """
     rng = random.Random(seed)
     specs: list[ArticleSpec] = []
     titles: set[str] = set()
