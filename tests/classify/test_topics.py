@@ -292,3 +292,37 @@ def test_weak_words_count_once_core_policy_evidence_is_present() -> None:
     assert bare.score == 0.0
     assert with_policy.relevant
     assert any(e.term == "foreigners" for e in with_policy.evidence)
+
+
+@pytest.mark.parametrize(
+    ("title", "standfirst", "body"),
+    [
+        (
+            "Danish language classes will cost 2,000 kroner per module",
+            "Language tuition for foreigners is no longer free",
+            "Newcomers must pay a deposit before they start the Danish language programme.",
+        ),
+        (
+            "Sprogskoler får færre kursister",
+            "Danskuddannelse for udlændinge koster nu penge",
+            "Kommunerne henviser nye borgere til danskundervisning.",
+        ),
+    ],
+    ids=["en", "da"],
+)
+def test_danish_language_education_for_newcomers_is_integration(
+    title: str, standfirst: str, body: str
+) -> None:
+    result = classify(title, standfirst, body)
+    assert result.relevant
+    assert next(iter(result.topics)) == "integration"
+
+
+def test_recruiting_foreign_labour_is_labour_migration() -> None:
+    result = classify(
+        "Companies call for easier access to foreign labour",
+        "The labour shortage is costing orders, employers say",
+        "Business organisations want the government to make international recruitment easier.",
+    )
+    assert result.relevant
+    assert list(result.topics) == ["work_permits"]
