@@ -46,6 +46,7 @@ from monitor.alerts.targets import (
     TargetError,
     install_redaction,
     load_targets,
+    protect,
     redact,
 )
 from monitor.db import session
@@ -213,7 +214,9 @@ def _deliver_target(
             report += _record(engine, settings, owner, [item], _to_log(settings, item), now)
         return report
     if target.digest > 0:
-        items = sorted(items, key=lambda i: (i.created_at, i.alert_id))
+        items = sorted(_renew(engine, settings, owner, items, now), key=_oldest_first)
+        if not items:
+            return DeliveryReport()
 
         def digest(fmt: Format) -> Message:
             return render_digest([i.payload for i in items], fmt, keys=[i.key for i in items])
@@ -223,6 +226,8 @@ def _deliver_target(
         return _record(engine, settings, owner, items, result, now)
     report = DeliveryReport()
     for index, item in enumerate(items):
+        if not _renew(engine, settings, owner, [item], now):
+            continue
 
         def single(fmt: Format, item: _Claimed = item) -> Message:
             return render(item.payload, fmt, key=item.key)
@@ -235,6 +240,36 @@ def _deliver_target(
             report += _defer(engine, owner, items[index + 1 :], item.delivery_id, result)
             break
     return report
+
+
+def _oldest_first(item: _Claimed) -> tuple[datetime, int]:
+    return item.created_at, item.alert_id
+
+
+def _renew(
+    engine: Engine, settings: Settings, owner: str, items: list[_Claimed], now: datetime | None
+) -> list[_Claimed]:
+    """Extend our lease right before a send; drop deliveries whose lease another worker took.
+
+    Sends earlier in this run may have used up much of the lease taken at claim time; without
+    this, a later delivery of a long run could be retaken and sent twice.
+    """
+    until = (now or _utcnow()) + timedelta(seconds=lease_seconds(settings))
+    ids = [i.delivery_id for i in items]
+    mine = (
+        col(Delivery.id).in_(ids),
+        col(Delivery.lease_owner) == owner,
+        col(Delivery.status) == DeliveryStatus.PENDING,
+    )
+    with session(engine) as db:
+        db.execute(
+            update(Delivery)
+            .where(*mine)
+            .values(lease_expires=until)
+            .execution_options(synchronize_session=False)
+        )
+        kept = set(db.exec(select(Delivery.id).where(*mine)).all())
+    return [i for i in items if i.delivery_id in kept]
 
 
 # Recording -----------------------------------------------------------------------------------
@@ -251,6 +286,8 @@ def _record(
     """One short transaction: mark ``items`` sent, retried or failed (while leased by us)."""
     clock = now or _utcnow()
     error = redact(result.detail)[:MAX_ERROR] or "delivery failed"
+    # One retry time for the whole group, so a digest that failed is retried as one message.
+    retry_at = clock + timedelta(seconds=backoff(settings, max(i.attempts for i in items) + 1))
     sent = failed = retried = 0
     with session(engine) as db:
         for item in items:
@@ -262,8 +299,7 @@ def _record(
             elif attempts >= settings.delivery_max_attempts:
                 values.update(status=DeliveryStatus.FAILED, last_error=error)
             else:
-                delay = backoff(settings, attempts)
-                values.update(next_attempt_at=clock + timedelta(seconds=delay), last_error=error)
+                values.update(next_attempt_at=retry_at, last_error=error)
             outcome = db.execute(
                 update(Delivery)
                 .where(
@@ -385,6 +421,7 @@ def send(
     after ``2 × timeout``.
     """
     install_redaction()
+    protect(target.url)
     try:
         plugin = apprise.Apprise.instantiate(target.url, asset=_asset())
         if plugin is None:

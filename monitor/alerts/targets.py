@@ -304,6 +304,12 @@ def register_secrets(pieces: Iterable[str]) -> None:
         _secrets = tuple(sorted(merged, key=len, reverse=True))
 
 
+def protect(url: str) -> None:
+    """Register ``url``'s secret pieces unless done already (targets built by hand, in tests)."""
+    if url and url not in _secrets:
+        register_secrets(secret_parts(url, host_public=_host_is_public(url)))
+
+
 def registered_secrets() -> tuple[str, ...]:
     """For the service's own log filter (``monitor.logs``): the pieces to hide."""
     return _secrets

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from monitor.alerts.deliver import DeliveryReport, deliver_due, idempotency_key
 from monitor.alerts.targets import load_targets
@@ -260,6 +260,23 @@ def test_a_digest_target_gets_three_alerts_as_one_message(
     assert document["idempotency_key"].count("alert-") == 3
 
 
+def test_a_failed_digest_is_retried_as_one_message(
+    engine: Engine, make_settings: SettingsFactory, webhook: HTTPReceiver
+) -> None:
+    s = make_settings(notify_urls=webhook.url() + "?digest=1h")
+    targets = load_targets(s)
+    for title in ("First", "Second", "Third"):
+        add_alert(engine, targets, T0, key=title, title=title)
+    webhook.statuses = [500]
+    end = T0 + timedelta(hours=1)
+    assert deliver_due(engine, s, owner=OWNER, now=end) == DeliveryReport(retried=3)
+    retry_times = {d.next_attempt_at for d in deliveries(engine)}
+    assert len(retry_times) == 1
+    assert deliver_due(engine, s, owner=OWNER, now=retry_times.pop()) == DeliveryReport(sent=3)
+    assert [r.answered for r in webhook.requests] == [500, 200]
+    assert all(t in webhook.requests[1].json()["message"] for t in ("First", "Second", "Third"))
+
+
 # Leases ----------------------------------------------------------------------------------------
 
 
@@ -307,6 +324,32 @@ def test_a_result_is_not_recorded_once_the_lease_was_taken_over(
     assert deliver_due(engine, s, owner=OWNER, now=T0) == DeliveryReport()
     (delivery,) = deliveries(engine)
     assert (delivery.status, delivery.lease_owner, delivery.attempts) == ("pending", "worker-2", 0)
+
+
+def test_a_delivery_retaken_while_earlier_ones_were_sending_is_left_alone(
+    engine: Engine,
+    make_settings: SettingsFactory,
+    webhook: HTTPReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor.alerts import deliver
+
+    s = make_settings(notify_urls=webhook.url())
+    targets = load_targets(s)
+    add_alert(engine, targets, T0, key="a", title="First")
+    second = add_alert(engine, targets, T0, key="b", title="Second")
+    real_send = deliver.send
+
+    def slow_send(*args: object, **kwargs: object) -> deliver.SendResult:
+        with session(engine) as db:  # meanwhile our lease on the second ran out and was retaken
+            row = db.exec(select(Delivery).where(col(Delivery.alert_id) == second)).one()
+            row.lease_owner = "worker-2"
+            db.add(row)
+        return real_send(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(deliver, "send", slow_send)
+    assert deliver_due(engine, s, owner=OWNER, now=T0) == DeliveryReport(sent=1)
+    assert [r.json()["title"] for r in webhook.requests] == ["Article changed: First"]
 
 
 # The log fallback and secrets ------------------------------------------------------------------
