@@ -52,3 +52,20 @@ def decode_page(data: bytes | str, encoding: str | None = None) -> str:
         pass
     codec = _codec(encoding) or _codec(meta_charset(data)) or "utf-8"
     return data.decode(codec, errors="replace")
+
+
+def utf8_page(data: bytes | str, encoding: str | None = None) -> bytes:
+    """The page as UTF-8 bytes for the HTML parser, which reads bytes as UTF-8 whatever the page
+    declares: valid UTF-8 passes through untouched (no decode/re-encode round trip), anything
+    else goes through :func:`decode_page` first.
+    """
+    if isinstance(data, str):
+        return data.encode("utf-8", errors="replace")
+    if not data.startswith(codecs.BOM_UTF8):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return data
+    return decode_page(data, encoding).encode("utf-8", errors="replace")

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from scrapers.article import Article, ExtractionFailure, clean_text
-from scrapers.cphpost.decoding import decode_page
+from scrapers.cphpost.decoding import utf8_page
 from scrapers.cphpost.urls import (
     DEFAULT_SITE,
     canonicalize,
@@ -59,9 +59,9 @@ ARTICLE_TYPES = frozenset(
 MIN_WORD_RATIO = 0.8
 
 _READ_MORE = re.compile(r"^\s*(?:read more|also read|læs også)\s*:?\s*", re.I)
-_HTML_CLOSED = re.compile(r"</html\s*>(?:\s|<!--.*?-->)*\Z", re.I | re.S)
-_ARTICLE_OPEN = re.compile(r"<article[\s>]", re.I)
-_ARTICLE_CLOSE = re.compile(r"</article\s*>", re.I)
+_HTML_TAIL = re.compile(rb"</html\s*>(?:\s|<!--.*?-->)*", re.I | re.S)
+_ARTICLE_OPEN = re.compile(rb"<article[\s>]", re.I)
+_ARTICLE_CLOSE = re.compile(rb"</article\s*>", re.I)
 _POST_ID = re.compile(r"^post-(\d+)$")
 _BODY_POST_ID = re.compile(r"\bpostid-(\d+)\b")
 _MAINTENANCE = re.compile(
@@ -78,13 +78,13 @@ def extract(
 
     ``encoding`` is the charset of the HTTP Content-Type, when the response named one.
     """
-    text = decode_page(page, encoding)
-    if not text.strip():
+    data = utf8_page(page, encoding)
+    if not data or data.isspace():
         return ExtractionFailure(url, "empty response body")
-    truncated = truncation(text)
+    truncated = truncation(data)
     if truncated:
         return ExtractionFailure(url, truncated)
-    tree = LexborHTMLParser(text)
+    tree = LexborHTMLParser(data)
     signals = _Signals(tree)
     body = body_container(tree)
     if body is None:
@@ -148,8 +148,9 @@ class _Signals:
     def meta_text(self, *keys: str) -> str:
         for key in keys:
             for value in self.meta.get(key, ()):
-                if clean_text(value):
-                    return clean_text(value)
+                cleaned = clean_text(value)
+                if cleaned:
+                    return cleaned
         return ""
 
 
@@ -431,12 +432,15 @@ def _read_more_titles(node: LexborNode, text: str) -> list[str]:
 # --- plausibility -------------------------------------------------------------------------
 
 
-def truncation(text: str) -> str | None:
+def truncation(data: bytes) -> str | None:
     """Why the document looks cut off, or None (rule in the module docstring)."""
-    if _HTML_CLOSED.search(text[-8192:]):
+    end = data.rfind(b"</html")
+    if end < 0:
+        end = data.lower().rfind(b"</html")
+    if end >= 0 and _HTML_TAIL.fullmatch(data, end):
         return None
-    opened = len(_ARTICLE_OPEN.findall(text))
-    unclosed = opened - len(_ARTICLE_CLOSE.findall(text))
+    opened = len(_ARTICLE_OPEN.findall(data))
+    unclosed = opened - len(_ARTICLE_CLOSE.findall(data))
     if opened and unclosed <= 0:
         return None  # cut after every article closed: the article itself is whole
     if not opened:

@@ -21,10 +21,13 @@ DEFAULT_SITE = "https://cphpost.dk"
 
 _HOST_ALIASES = ("www.", "test.")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_SEGMENT = r"(?:[a-z0-9_-]|%[0-9a-f]{2})+"
+# A plain character class: a per-character alternation for %XX escapes is ~10x slower on long
+# slugs, so escapes are checked separately, and only when a path has a "%".
+_SEGMENT = r"[a-z0-9_%-]+"
 _ARTICLE_PATH = re.compile(
     rf"^/(\d{{4}})-(\d{{2}})-(\d{{2}})/((?:{_SEGMENT}/){{1,2}})({_SEGMENT})/?$"
 )
+_PERCENT_ESCAPES = re.compile(r"(?:[^%]|%[0-9a-f]{2})*")
 # WordPress endpoints that look like path segments but are never a section or a slug.
 _RESERVED = frozenset(
     {
@@ -97,8 +100,9 @@ def on_site_url(url: str, site: str) -> str | None:
 
 def _article_parts(path: str) -> tuple[str, str, str] | None:
     """(date, section, slug) of an article path, or None; the date must exist."""
-    match = _ARTICLE_PATH.match(path.lower())
-    if match is None:
+    path = path.lower()
+    match = _ARTICLE_PATH.match(path)
+    if match is None or ("%" in path and not _PERCENT_ESCAPES.fullmatch(path)):
         return None
     year, month, day, section, slug = match.groups()
     try:
