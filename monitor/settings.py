@@ -173,6 +173,11 @@ class Settings(BaseSettings):
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)
 
+    @field_validator("apprise_config", "classifier_rules", mode="before")
+    @classmethod
+    def _empty_path_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("recheck_schedule", mode="before")
     @classmethod
     def _schedule(cls, value: Any) -> tuple[tuple[float, float], ...]:

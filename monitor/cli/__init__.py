@@ -77,7 +77,7 @@ _register()
 def main() -> None:
     """Console-script entry point: user mistakes exit 2 with one line, never a traceback."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # non-standalone click returns Exit's code
     except (SettingsError, UserError) as exc:
         console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -90,9 +90,10 @@ def main() -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # click's usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        # typer vendors its own click (typer._click): recognise its ClickException by shape
+        show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(exit_code, int):
+            show()
+            sys.exit(exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)

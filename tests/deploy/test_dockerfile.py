@@ -236,12 +236,6 @@ def test_healthcheck_passes_when_discovery_ran_recently(store: Engine, tmp_path:
     assert (result.returncode, result.stdout) == (0, ""), result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="monitor.cli.main drops the exit code: app(standalone_mode=False) returns "
-    "typer.Exit's code instead of raising, so `status --quiet` exits 0 when unhealthy "
-    "(lead: fix main(), then remove this marker)",
-)
 def test_healthcheck_fails_when_discovery_never_ran(store: Engine, tmp_path: Path) -> None:
     result = run_status(tmp_path)
     assert (result.returncode, result.stdout) == (1, ""), result.stderr
