@@ -84,8 +84,9 @@ def add_candidates(db: Session, candidates: Iterable[Candidate], now: datetime) 
                 topics=[],
                 fail_count=0,
             )
-            result = db.execute(stmt.on_conflict_do_nothing(index_elements=["url"]))
-            new += result.rowcount or 0  # type: ignore[attr-defined]
+            # Count the RETURNING rows: psycopg 3 reports rowcount -1 for INSERT … ON CONFLICT
+            stmt = stmt.on_conflict_do_nothing(index_elements=["url"]).returning(col(Article.id))
+            new += len(db.execute(stmt).all())
             continue
         if cand.lastmod is not None and _newer(cand.lastmod, article.lastmod_hint):
             article.lastmod_hint = cand.lastmod
