@@ -101,7 +101,7 @@ def main() -> int:
         print(f"extract() failed on {len(failed)} recorded pages: {failed}")
         return 1
     print(f"{len(pages)} recorded article pages, {sum(len(d) for _, d in pages) // 1024} KiB")
-    calls = {"cphpost": ours}
+    calls: dict[str, Callable[[Page], object]] = {"cphpost": ours}
     other = trafilatura_call()
     if other is not None:
         calls["trafilatura"] = other

@@ -22,7 +22,7 @@ import defusedxml.ElementTree as SafeET
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scrapers.article import Candidate, clean_text
-from scrapers.cphpost.decoding import decode_page
+from scrapers.cphpost.decoding import utf8_page
 from scrapers.cphpost.urls import canonicalize, on_site_url
 
 _SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -171,7 +171,7 @@ def parse_listing(html: bytes | str, site: str) -> Listing:
     Raises DiscoveryError when the page has no article list at all, which means a redesign or
     an error page rather than an empty archive (WordPress marks those with ``.no-results``).
     """
-    tree = LexborHTMLParser(decode_page(html))
+    tree = LexborHTMLParser(utf8_page(html))
     next_page = _next_page(tree, site)
     if tree.css_first(".no-results") is not None:
         return Listing((), next_page)
