@@ -8,27 +8,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.settings import Settings, mask_secret_url
-
-
-class RedactSecrets(logging.Filter):
-    """Replace every configured notify URL (and its tokens) by its masked form, whatever logs it."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        message = record.getMessage()
-        for secret in self.secrets:
-            if secret in message:
-                message = message.replace(
-                    secret, mask_secret_url(secret) if "://" in secret else "***"
-                )
-        record.msg, record.args = message, None
-        return True
+from monitor.alerts.targets import RedactFilter, TargetError, install_redaction, load_targets
+from monitor.settings import Settings
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,18 +25,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-def secret_parts(settings: Settings) -> list[str]:
-    """The notify URLs and their path/credential pieces: what must never reach a log line."""
-    parts: list[str] = []
-    for item in settings.notify_urls.split():
-        url = item.split("=", 1)[1] if "=" in item.split("://", 1)[0] else item
-        parts.append(url)
-        rest = url.split("://", 1)[-1]
-        parts.extend(p for p in rest.replace("@", "/").replace(":", "/").split("/")[1:] if p)
-    return parts
-
-
 def setup_logging(settings: Settings) -> None:
+    """Log to stderr; every line passes the secret filter, whichever logger wrote it."""
+    try:
+        load_targets(settings)  # registers the notify URLs' secret pieces for redaction
+    except TargetError:
+        pass  # reported by the command that needs the targets
+    install_redaction()
     handler = logging.StreamHandler(sys.stderr)
     if settings.log_format == "json":
         handler.setFormatter(JsonFormatter())
@@ -63,7 +39,7 @@ def setup_logging(settings: Settings) -> None:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
-    handler.addFilter(RedactSecrets(secret_parts(settings)))
+    handler.addFilter(RedactFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)

@@ -299,8 +299,12 @@ def mask_secret_url(url: str) -> str:
     host = parts.hostname or ""
     if not (host == "localhost" or "." in host or ":" in host):
         host = "***"  # a token in the host position (slack://TokenA/...), not a host name
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # tgram://123:TOKEN/...: what looks like a port is a secret
+        port, host = None, "***"
+    if port:
+        host = f"{host}:{port}"
     userinfo = "***@" if "@" in parts.netloc else ""
     path = "/***" if parts.path.strip("/") else ""
     query = "?***" if parts.query else ""

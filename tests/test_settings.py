@@ -111,3 +111,7 @@ def test_durations_accept_units(text: str | int, seconds: float) -> None:
 )
 def test_masking_hides_credentials_paths_and_queries(url: str, masked: str) -> None:
     assert mask_secret_url(url) == masked
+
+
+def test_masking_a_token_in_the_port_position_hides_it() -> None:
+    assert mask_secret_url("tgram://123456:AAbbCCsecret/987") == "tgram://***/***"
