@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -27,10 +28,8 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(settings: Settings) -> None:
     """Log to stderr; every line passes the secret filter, whichever logger wrote it."""
-    try:
+    with contextlib.suppress(TargetError):  # reported by the command that needs the targets
         load_targets(settings)  # registers the notify URLs' secret pieces for redaction
-    except TargetError:
-        pass  # reported by the command that needs the targets
     install_redaction()
     handler = logging.StreamHandler(sys.stderr)
     if settings.log_format == "json":
