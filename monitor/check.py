@@ -215,6 +215,7 @@ def _content(ctx: Context, db: Session, article: Article, page: Page, now: datet
     was_gone = article.status == ArticleStatus.GONE
     article.status = ArticleStatus.PAYWALLED if page.paywalled else ArticleStatus.LIVE
     article.post_id = page.post_id or article.post_id
+    article.section = page.section or article.section
     article.published = page.published or article.published
     current = db.get(Version, article.current_version_id) if article.current_version_id else None
     if current is not None and current.fingerprint == fp:

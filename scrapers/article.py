@@ -26,7 +26,7 @@ class Article:
     author: str
     published: datetime | None  # timezone-aware
     modified: datetime | None  # timezone-aware
-    section: str  # first path segment of the canonical URL, e.g. "news"
+    section: str  # section path of the canonical URL, e.g. "news" or "news/politics"
     tags: tuple[str, ...]
     post_id: int | None
     paywalled: bool
