@@ -1,0 +1,743 @@
+"""Backfill: years of history before the daemon starts watching.
+
+The backfill walks the sitemaps (or an archive listing, or the feeds) back to ``since`` and runs
+every article that is not stored yet, or stored before the source's newer ``lastmod``, through
+the same :func:`monitor.check.check` the daemon uses, with the same polite :class:`Fetcher`
+(robots.txt, the rate limit shared through the database, retries).
+
+Why it is safe next to a running daemon: candidates are inserted with
+:func:`~monitor.store.add_candidates` (unique URL, ``ON CONFLICT DO NOTHING``) and leased *in the
+same transaction*, so the daemon never sees a backfill row it could claim (and alert on) before
+the backfill does; rows the daemon holds are skipped (it is checking them). Every write is one
+short ``BEGIN IMMEDIATE`` transaction on SQLite, which waits for the daemon's instead of failing.
+
+Why it is resumable: an article's check is one transaction, so everything stored stays stored and
+the skip rule passes over it on the next run; on top of that a :class:`Checkpoint` records each
+sitemap fully processed (with its ``lastmod``: unchanged sitemaps are not even re-read) and the
+listing page reached. A kill -9 leaves leases behind: the next run finds the dead run's name in
+the ``backfill`` lease and releases them.
+
+Memory stays flat in the number of articles: one sitemap (or listing page) of candidates at a
+time, claimed in bounded batches into a bounded queue worked by a small pool of checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urljoin
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from monitor.check import Context, Report, check
+from monitor.daemon import make_context
+from monitor.db import session
+from monitor.discover import merge, read_sitemap_index, read_source
+from monitor.models import Article, ArticleStatus, Checkpoint, UrlAlias
+from monitor.settings import Settings
+from monitor.store import (
+    Claim,
+    acquire_lease,
+    add_candidates,
+    get_lease,
+    release_claims,
+    release_lease,
+    utcnow,
+    worker_name,
+)
+from scrapers.article import Candidate
+from scrapers.cphpost import DiscoveryError, SitemapRef, parse_feed, parse_listing, parse_sitemap
+
+log = logging.getLogger(__name__)
+
+Source = Literal["sitemap", "listing", "feed"]
+SOURCES: tuple[Source, ...] = ("sitemap", "listing", "feed")
+DEFAULT_LISTINGS: tuple[str, ...] = ("/category/news/",)
+BACKFILL_LEASE = "backfill"  # one backfill per database; names the process that runs it
+LEASE_TTL = 60.0  # renewed every LEASE_TTL / 3 while the backfill runs
+MAX_BATCH = 100  # candidates planned (and leased) per transaction
+_NEW_VERSION = frozenset({"new", "changed"})
+_URL_DAY = re.compile(r"/(\d{4})-(\d{2})-(\d{2})/")
+_PAGE_NUMBER = re.compile(r"/page/(\d+)/")
+DAY = timedelta(days=1)
+
+
+class BackfillRunning(Exception):
+    """Another backfill holds this database."""
+
+
+@dataclass(slots=True)
+class BackfillCounts:
+    """What a backfill found and did; also the progress snapshot passed to ``progress``."""
+
+    found: int = 0  # article URLs in the date range, in the sources read
+    fetched: int = 0  # checked: the site answered and the outcome is stored
+    skipped: int = 0  # stored and up to date, or being checked by the daemon right now
+    relevant: int = 0  # fetched articles about migration
+    failed: int = 0  # transient errors and extraction failures: the next run retries them
+    new_versions: int = 0
+    alerts: int = 0
+    planned: int = 0  # queued for a check (a dry run: would be fetched)
+    total: int | None = None  # estimate of all checks this run makes (for an ETA)
+    sources: int = 0  # sitemaps, listing pages and feeds read
+    source_errors: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    interrupted: bool = False
+    elapsed: float = 0.0
+
+    @property
+    def checked(self) -> int:
+        return self.fetched + self.failed
+
+    @property
+    def rate(self) -> float:
+        """Checks per second."""
+        return self.checked / self.elapsed if self.elapsed > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["elapsed"] = round(self.elapsed, 3)
+        data["per_second"] = round(self.rate, 1)
+        return data
+
+
+async def backfill(
+    settings: Settings,
+    engine: Engine,
+    *,
+    since: date | None,
+    until: date | None,
+    source: Source,
+    limit: int | None,
+    alert: bool,
+    dry_run: bool,
+    progress: Callable[[BackfillCounts], None] | None = None,
+    listings: Sequence[str] = DEFAULT_LISTINGS,
+    owner: str | None = None,
+) -> BackfillCounts:
+    """Fetch and store the history in ``[since, until]`` (publication dates, inclusive).
+
+    ``limit`` caps the number of articles checked; ``alert`` lets relevant articles alert
+    through the outbox; ``dry_run`` reads the sources and counts, fetching no article and
+    writing nothing. ``progress`` gets a snapshot after every step (the same object, updated).
+    Raises :class:`BackfillRunning` when another backfill runs on this database; on
+    cancellation (Ctrl-C) it releases its claims, reports ``interrupted`` once more through
+    ``progress`` and re-raises.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+    if since is not None and until is not None and since > until:
+        raise ValueError(f"since {since} is after until {until}")
+    if limit is not None and limit < 1:
+        raise ValueError("limit must be at least 1")
+    run = _Run(
+        settings,
+        engine,
+        owner or worker_name(),
+        since=since,
+        until=until,
+        limit=limit,
+        alert=alert,
+        dry_run=dry_run,
+        progress=progress,
+    )
+    return await run.run(source, listings)
+
+
+# The skip rule and the date filter --------------------------------------------------------------
+
+
+def article_day(candidate: Candidate) -> date | None:
+    """The publication day: from the URL (``/YYYY-MM-DD/``), else the source's dates."""
+    match = _URL_DAY.search(candidate.url)
+    if match:
+        with contextlib.suppress(ValueError):
+            return date(int(match[1]), int(match[2]), int(match[3]))
+    when = candidate.published or candidate.lastmod
+    return when.date() if when is not None else None
+
+
+def in_range(candidate: Candidate, since: date | None, until: date | None) -> bool:
+    day = article_day(candidate)
+    if day is None:
+        return True  # undated: the range cannot exclude it
+    return (since is None or day >= since) and (until is None or day <= until)
+
+
+def up_to_date(article: Article | None, candidate: Candidate) -> bool:
+    """Stored (a version, or confirmed gone) and checked since the source's ``lastmod``."""
+    if article is None:
+        return False
+    if article.current_version_id is None and article.status != ArticleStatus.GONE:
+        return False
+    if candidate.lastmod is None:
+        return True  # feeds and listings carry no lastmod: stored is enough
+    checked = article.last_checked
+    return checked is not None and _aware(checked) >= _aware(candidate.lastmod)
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+# Units of work and their checkpoints -----------------------------------------------------------
+
+
+@dataclass(eq=False, slots=True)
+class _Unit:
+    """One sitemap or listing page: done when closed and every check it queued has finished."""
+
+    key: str
+    marker: str | None
+    next_page: str | None = None  # listing pages: where the walk goes on
+    outstanding: int = 0
+    closed: bool = False
+    complete: bool = True  # False: something was filtered out, cut by --limit, or failed
+    on_done: Callable[[_Unit], Awaitable[None]] | None = None
+    finished: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.finished and self.complete
+
+
+@dataclass(slots=True)
+class _Chain:
+    """The pages of one listing walk. While it runs, the checkpoint is the first page not yet
+    done (where a rerun continues); once every page is done, ``done`` with how far back it went
+    (``cover``: a date, or "" for the end of the archive)."""
+
+    key: str
+    pending: list[_Unit] = field(default_factory=list)  # in page order
+    record_pages: bool = True  # an incremental walk leaves the finished checkpoint alone
+    cover: str | None = None  # set when the walk has ended without an error
+
+
+def _read_checkpoints(engine: Engine, keys: Sequence[str]) -> dict[str, Checkpoint]:
+    if not keys:
+        return {}
+    with session(engine) as db:
+        rows = db.exec(select(Checkpoint).where(col(Checkpoint.key).in_(keys))).all()
+        return {row.key: row for row in rows}
+
+
+def _write_checkpoint(engine: Engine, key: str, done: bool, marker: str | None) -> None:
+    with session(engine) as db:
+        row = db.get(Checkpoint, key)
+        if row is None:
+            row = Checkpoint(key=key, updated_at=utcnow())
+        row.done, row.marker, row.updated_at = done, marker, utcnow()
+        db.add(row)
+
+
+# Planning and claiming --------------------------------------------------------------------------
+
+
+def _known(db: Session, urls: Sequence[str], *, lock: bool = False) -> dict[str, Article]:
+    """Stored articles by URL, aliases included (a moved article answers for its old URL)."""
+    query = select(Article).where(col(Article.url).in_(urls))
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    found = {a.url: a for a in db.exec(query)}
+    missing = [u for u in urls if u not in found]
+    if missing:
+        aliases = db.exec(select(UrlAlias).where(col(UrlAlias.url).in_(missing))).all()
+        ids = {a.article_id for a in aliases}
+        if ids:
+            query = select(Article).where(col(Article.id).in_(ids))
+            if lock:
+                query = query.with_for_update(skip_locked=True)
+            by_id = {a.id: a for a in db.exec(query)}
+            for alias in aliases:
+                if alias.article_id in by_id:
+                    found[alias.url] = by_id[alias.article_id]
+    return found
+
+
+@dataclass(slots=True)
+class _Plan:
+    needed: int  # candidates not stored, or stored before their lastmod
+    skipped: int  # up to date, or held by another worker (the daemon is checking it)
+    claims: list[Claim]  # leased to us, at most ``room`` of them
+
+
+def plan_batch(
+    engine: Engine,
+    candidates: Sequence[Candidate],
+    *,
+    owner: str,
+    lease_seconds: float,
+    room: int | None,
+    dry_run: bool,
+    now: datetime | None = None,
+) -> _Plan:
+    """Decide what to check and lease it, in one transaction.
+
+    Unknown and outdated candidates go through ``add_candidates`` and are leased to ``owner``
+    before the transaction commits, so no daemon can claim them first; ``room`` caps how many
+    (``--limit``). A dry run only reads.
+    """
+    now = now or utcnow()
+    with session(engine) as db:
+        known = _known(db, [c.url for c in candidates])
+        todo = [c for c in candidates if not up_to_date(known.get(c.url), c)]
+        needed, skipped = len(todo), len(candidates) - len(todo)
+        if room is not None:
+            todo = todo[: max(room, 0)]
+        if dry_run or not todo:
+            return _Plan(needed, skipped, [])
+        add_candidates(db, todo, now)
+        rows = _known(db, [c.url for c in todo], lock=True)
+        claims: list[Claim] = []
+        expires = now + timedelta(seconds=lease_seconds)
+        for cand in todo:
+            article = rows.get(cand.url)
+            if article is None or article.id is None or any(c.id == article.id for c in claims):
+                skipped += 1  # locked by a daemon's claim (PostgreSQL), or an alias seen twice
+                continue
+            held = article.lease_expires is not None and _aware(article.lease_expires) > now
+            if article.lease_owner not in (None, owner) and held:
+                skipped += 1  # the daemon is checking it right now
+                continue
+            article.lease_owner, article.lease_expires = owner, expires
+            db.add(article)
+            claims.append(
+                Claim(
+                    article.id,
+                    article.url,
+                    article.etag,
+                    article.last_modified,
+                    article.status,
+                    article.current_version_id,
+                    owner,
+                )
+            )
+        return _Plan(needed, skipped, claims)
+
+
+# The backfill lease ----------------------------------------------------------------------------
+
+
+def take_backfill_lease(engine: Engine, owner: str) -> str | None:
+    """Become the one backfill of this database; returns the previous run's name when that run
+    died holding it (its article leases are released here, so the rerun can claim them)."""
+    held = get_lease(engine, BACKFILL_LEASE)
+    previous = held.owner if held is not None else None
+    if not acquire_lease(engine, BACKFILL_LEASE, owner, LEASE_TTL):
+        if previous is None or not _dead_here(previous):
+            until = held.expires_at if held is not None else None
+            when = f" (lease until {_aware(until).isoformat(timespec='seconds')})" if until else ""
+            raise BackfillRunning(
+                f"another backfill ({previous or 'unknown'}) is running on this database{when}; "
+                "wait for it to finish or stop it"
+            )
+        release_lease(engine, BACKFILL_LEASE, previous)
+        if not acquire_lease(engine, BACKFILL_LEASE, owner, LEASE_TTL):
+            raise BackfillRunning("another backfill took over the database just now; try again")
+    if previous is not None and previous != owner:
+        released = release_claims(engine, previous)
+        if released:
+            log.info("released %d article leases of the stopped backfill %s", released, previous)
+        return previous
+    return None
+
+
+def _dead_here(owner: str) -> bool:
+    """True when ``owner`` (``host:pid``) is a process of this host that no longer runs."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a killed child its parent has not reaped yet is a zombie: dead too
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
+
+
+# The run ---------------------------------------------------------------------------------------
+
+
+def _batch_size(settings: Settings) -> int:
+    """Small enough that a leased batch is checked well within the lease at the rate limit."""
+    if settings.rate_limit <= 0:
+        return MAX_BATCH
+    fits = int(settings.rate_limit * settings.lease_seconds / 4)
+    return max(settings.concurrency, min(MAX_BATCH, fits))
+
+
+def _chunks(items: Sequence[Candidate], size: int) -> Iterator[Sequence[Candidate]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _Run:
+    """One backfill: a walker produces leased claims, a small pool of checks consumes them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        owner: str,
+        *,
+        since: date | None,
+        until: date | None,
+        limit: int | None,
+        alert: bool,
+        dry_run: bool,
+        progress: Callable[[BackfillCounts], None] | None,
+    ) -> None:
+        self.settings, self.engine, self.owner = settings, engine, owner
+        self.since, self.until, self.limit = since, until, limit
+        self.alert, self.dry_run, self.progress = alert, dry_run, progress
+        self.counts = BackfillCounts(dry_run=dry_run)
+        self.batch = _batch_size(settings)
+        self.queue: asyncio.Queue[tuple[Claim, _Unit] | None] = asyncio.Queue(self.batch)
+        self.ctx: Context | None = None
+        self.units_total: int | None = None
+        self.units_read = 0
+        self.started = time.monotonic()
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    async def run(self, source: Source, listings: Sequence[str]) -> BackfillCounts:
+        self.started = time.monotonic()
+        if not self.dry_run:
+            await asyncio.to_thread(take_backfill_lease, self.engine, self.owner)
+        ctx = make_context(self.settings, self.engine, self.owner, alerts=self.alert)
+        self.ctx = ctx
+        workers = [asyncio.create_task(self._worker(ctx)) for _ in range(self._pool_size())]
+        heartbeat = None if self.dry_run else asyncio.create_task(self._heartbeat())
+        completed = False
+        try:
+            if source == "sitemap":
+                await self._walk_sitemaps()
+            elif source == "listing":
+                for path in listings:
+                    await self._walk_listing(path)
+            else:
+                await self._walk_feeds()
+            for _ in workers:
+                await self.queue.put(None)
+            await asyncio.gather(*workers)
+            completed = True
+        except asyncio.CancelledError:
+            self.counts.interrupted = True
+            raise
+        finally:
+            for task in [*workers, *([heartbeat] if heartbeat else [])]:
+                task.cancel()
+            await asyncio.gather(
+                *workers, *([heartbeat] if heartbeat else []), return_exceptions=True
+            )
+            await ctx.fetcher.aclose()
+            if not self.dry_run:
+                await asyncio.to_thread(release_claims, self.engine, self.owner)
+                await asyncio.to_thread(
+                    release_lease, self.engine, BACKFILL_LEASE, self.owner, ran=completed
+                )
+            self.counts.total = self.counts.planned
+            self._report()
+        log.info(
+            "backfill%s: %d found, %d fetched, %d skipped, %d relevant, %d failed in %.1f s",
+            " (dry run)" if self.dry_run else "",
+            self.counts.found,
+            self.counts.fetched,
+            self.counts.skipped,
+            self.counts.relevant,
+            self.counts.failed,
+            self.counts.elapsed,
+        )
+        return self.counts
+
+    def _pool_size(self) -> int:
+        # one more check than requests in flight, so extraction and the store overlap the HTTP
+        return self.settings.concurrency + 1
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(LEASE_TTL / 3)
+            renewed = await asyncio.to_thread(
+                acquire_lease, self.engine, BACKFILL_LEASE, self.owner, LEASE_TTL
+            )
+            if not renewed:
+                log.warning("lost the backfill lease to another process")
+
+    def _report(self) -> None:
+        self.counts.elapsed = time.monotonic() - self.started
+        if self.progress is not None:
+            self.progress(self.counts)
+
+    @property
+    def _room(self) -> int | None:
+        return None if self.limit is None else self.limit - self.counts.planned
+
+    @property
+    def _limit_reached(self) -> bool:
+        room = self._room
+        return room is not None and room <= 0
+
+    def _estimate(self) -> None:
+        """Checks queued so far, plus the unread sources at the rate seen so far."""
+        counts = self.counts
+        total = counts.planned
+        if self.units_total is not None and self.units_read:
+            unread = max(self.units_total - self.units_read, 0)
+            total += round(counts.planned / self.units_read * unread)
+        if self.limit is not None:
+            total = min(total, self.limit)
+        counts.total = total
+
+    # Producer ------------------------------------------------------------------------------
+
+    async def _walk_sitemaps(self) -> None:
+        assert self.ctx is not None
+        fetcher = self.ctx.fetcher
+        index = self.settings.sitemap_path
+        refs, error = await read_sitemap_index(fetcher, index)
+        self.counts.sources += 1
+        if error:
+            self._source_error(f"{index}: {error}")
+            return
+        refs = sorted(refs, key=_newest_first)
+        marks = await asyncio.to_thread(
+            _read_checkpoints, self.engine, [f"sitemap:{r.url}" for r in refs]
+        )
+        todo = [r for r in refs if self._wanted(r, marks.get(f"sitemap:{r.url}"))]
+        self.units_total = len(todo)
+        for ref in todo:
+            if self._limit_reached:
+                break
+            found, error = await read_source(fetcher, ref.url, parse_sitemap)
+            self.counts.sources += 1
+            if error:
+                self._source_error(f"{ref.url}: {error}")
+                continue
+            marker = ref.lastmod.isoformat() if ref.lastmod is not None else None
+            unit = _Unit(f"sitemap:{ref.url}", marker, on_done=self._sitemap_done)
+            await self._feed(found, unit)
+            self.units_read += 1
+            await self._close(unit)
+
+    def _wanted(self, ref: SitemapRef, mark: Checkpoint | None) -> bool:
+        since = self.since
+        if ref.lastmod is not None and since is not None and ref.lastmod.date() < since - DAY:
+            return False  # every post in it was published before it last changed: all too old
+        if mark is not None and mark.done and ref.lastmod is not None:
+            return mark.marker != ref.lastmod.isoformat()  # done, and unchanged since
+        return True
+
+    async def _sitemap_done(self, unit: _Unit) -> None:
+        if unit.complete and not self.dry_run:
+            await asyncio.to_thread(_write_checkpoint, self.engine, unit.key, True, unit.marker)
+
+    async def _walk_listing(self, path: str) -> None:
+        """Newest first, page by page, until ``since``, the archive's end, or (after a finished
+        walk that reached as far back) the first page whose articles are all stored."""
+        assert self.ctx is not None
+        fetcher, site = self.ctx.fetcher, self.settings.site_url
+        key = f"listing:{path}"
+        mark = (await asyncio.to_thread(_read_checkpoints, self.engine, [key])).get(key)
+        chain = _Chain(key)
+        page: str | None = urljoin(site + "/", path)
+        incremental = mark is not None and mark.done and _covers(mark.marker, self.since)
+        if mark is not None and not mark.done and mark.marker:
+            page = mark.marker  # an interrupted walk: continue at the first unfinished page
+        chain.record_pages = not incremental
+        cover: str | None = None
+        while page is not None and not self._limit_reached:
+            result = await fetcher.get(page)
+            self.counts.sources += 1
+            if not result.ok:
+                self._source_error(f"{page}: {result.error or f'HTTP {result.status}'}")
+                return
+            try:
+                listing = parse_listing(result.body, site)
+            except DiscoveryError as exc:
+                self._source_error(f"{page}: unusable: {exc}")
+                return
+            if self.units_total is None:
+                self.units_total = _pages_left(result.body, page)
+            unit = _Unit(key, page, listing.next_page, on_done=self._page_done(chain))
+            chain.pending.append(unit)
+            found, planned = self.counts.found, self.counts.planned
+            await self._feed(listing.candidates, unit)
+            self.units_read += 1
+            await self._close(unit)
+            if incremental and self.counts.found > found and self.counts.planned == planned:
+                cover = mark.marker if mark is not None else None
+                break  # all stored here: the rest was walked before, as far back as needed
+            days = [d for d in map(article_day, listing.candidates) if d is not None]
+            if self.since is not None and days and max(days) < self.since:
+                cover = self.since.isoformat()
+                break  # newest first: everything further back is older still
+            page = listing.next_page
+            if page is None:
+                cover = ""
+        if cover is not None and not self._limit_reached:
+            chain.cover = cover
+            await self._chain_progress(chain)
+
+    def _page_done(self, chain: _Chain) -> Callable[[_Unit], Awaitable[None]]:
+        async def done(_unit: _Unit) -> None:
+            await self._chain_progress(chain)
+
+        return done
+
+    async def _chain_progress(self, chain: _Chain) -> None:
+        """Move the listing checkpoint past the leading pages that are done."""
+        resume: str | None = None
+        while chain.pending and chain.pending[0].ok:
+            resume = chain.pending.pop(0).next_page
+        if self.dry_run:
+            return
+        if chain.cover is not None and not chain.pending:
+            await asyncio.to_thread(_write_checkpoint, self.engine, chain.key, True, chain.cover)
+            chain.cover = None  # written once
+        elif resume is not None and chain.record_pages:
+            await asyncio.to_thread(_write_checkpoint, self.engine, chain.key, False, resume)
+
+    async def _walk_feeds(self) -> None:
+        assert self.ctx is not None
+        candidates: list[Candidate] = []
+        for path in self.settings.feed_paths:
+            found, error = await read_source(self.ctx.fetcher, path, parse_feed)
+            self.counts.sources += 1
+            if error:
+                self._source_error(f"{path}: {error}")
+            candidates.extend(found)
+        unit = _Unit("feeds", None)
+        await self._feed(merge(candidates), unit)
+        await self._close(unit)
+
+    def _source_error(self, message: str) -> None:
+        log.warning("backfill source failed: %s", message)
+        self.counts.source_errors.append(message)
+        self._report()
+
+    async def _feed(self, candidates: Sequence[Candidate], unit: _Unit) -> None:
+        """Plan ``candidates`` in batches and queue their claims (waits while the queue is full).
+
+        ``unit`` stays incomplete (no checkpoint) when the date range or ``--limit`` left some
+        of its articles out: a later run without them must still read it.
+        """
+        wanted = [c for c in candidates if in_range(c, self.since, self.until)]
+        if len(wanted) < len(candidates):
+            unit.complete = False
+        self.counts.found += len(wanted)
+        for batch in _chunks(wanted, self.batch):
+            room = self._room
+            if room is not None and room <= 0:
+                unit.complete = False
+                break
+            # on the loop's thread, like record(): one writer per process never waits for
+            # itself in SQLite's busy handler (which sleeps, stalling every check)
+            plan = plan_batch(
+                self.engine,
+                batch,
+                owner=self.owner,
+                lease_seconds=self.settings.lease_seconds,
+                room=room,
+                dry_run=self.dry_run,
+            )
+            await asyncio.sleep(0)
+            self.counts.skipped += plan.skipped
+            if room is not None and plan.needed > room:
+                unit.complete = False  # cut by --limit
+            if self.dry_run:
+                self.counts.planned += plan.needed if room is None else min(plan.needed, room)
+            else:
+                self.counts.planned += len(plan.claims)
+            self._estimate()
+            self._report()
+            for claim in plan.claims:
+                unit.outstanding += 1
+                await self.queue.put((claim, unit))
+
+    async def _close(self, unit: _Unit) -> None:
+        unit.closed = True
+        await self._maybe_done(unit)
+
+    async def _maybe_done(self, unit: _Unit) -> None:
+        if unit.closed and unit.outstanding == 0 and not unit.finished:
+            unit.finished = True
+            if unit.on_done is not None:
+                await unit.on_done(unit)
+
+    # Consumers -----------------------------------------------------------------------------
+
+    async def _worker(self, ctx: Context) -> None:
+        while True:
+            item = await self.queue.get()
+            if item is None:
+                return
+            claim, unit = item
+            try:
+                report: Report | None = await check(ctx, claim)
+            except Exception:  # a bug in one check must not end the backfill
+                log.exception("check of %s crashed", claim.url)
+                report = None
+            self._tally(report, unit)
+            unit.outstanding -= 1
+            await self._maybe_done(unit)
+            self._report()
+
+    def _tally(self, report: Report | None, unit: _Unit) -> None:
+        counts = self.counts
+        if report is None or report.failed:
+            counts.failed += 1
+            unit.complete = False
+            return
+        if report.outcome == "lease_lost":
+            counts.skipped += 1  # another worker took it over and stores it
+            return
+        counts.fetched += 1
+        counts.relevant += report.relevant
+        counts.new_versions += report.outcome in _NEW_VERSION
+        counts.alerts += len(report.alerts)
+
+
+def _newest_first(ref: SitemapRef) -> tuple[int, float]:
+    if ref.lastmod is None:
+        return (1, 0.0)
+    return (0, -ref.lastmod.timestamp())
+
+
+def _covers(marker: str | None, since: date | None) -> bool:
+    """Did a finished walk down to ``marker`` (a date, or "" for the archive's end) reach
+    ``since``?"""
+    if marker is None:
+        return False
+    if marker == "":
+        return True
+    try:
+        reached = date.fromisoformat(marker)
+    except ValueError:
+        return False
+    return since is not None and reached <= since
+
+
+def _pages_left(body: bytes, page: str) -> int | None:
+    """Pages from ``page`` to the last one the pagination names (WordPress ``/page/N/``)."""
+    numbers = [int(n) for n in _PAGE_NUMBER.findall(body.decode("utf-8", "replace"))]
+    if not numbers:
+        return None
+    current = _PAGE_NUMBER.search(page)
+    here = int(current[1]) if current else 1
+    return max(max(numbers) - here + 1, 1)
