@@ -124,7 +124,10 @@ def _apply(
     if result.not_modified:
         article.fail_count, article.last_error, article.missing_since = 0, None, None
         article.next_check_at = regular
-        return Report(article.url, "not_modified", 304, relevant=article.relevant)
+        outcome = "not_modified"
+        if article.pending_version_id is not None:  # 304 to the current version's validators
+            article.pending_version_id, outcome = None, "reversion_dropped"
+        return Report(article.url, outcome, 304, relevant=article.relevant)
     if result.missing:
         return _missing(ctx, db, article, result, now, regular)
     if not result.ok or not isinstance(page, Page):
@@ -138,10 +141,16 @@ def _apply(
         return Report(article.url, outcome, result.status, reason, article.relevant)
     _follow_move(db, article, result, ctx.settings.site_url)
     article.fail_count, article.last_error, article.missing_since = 0, None, None
+    validators = article.etag, article.last_modified
     article.etag, article.last_modified = result.etag, result.last_modified
     article.last_seen = now
     article.next_check_at = regular
-    return _content(ctx, db, article, page, now)
+    report = _content(ctx, db, article, page, now)
+    if report.outcome == "reversion_held":
+        # Keep the current version's validators: a reversion that holds must come back as a
+        # 200 (and be confirmed), not as a 304 to its own ETag that would hold it forever.
+        article.etag, article.last_modified = validators
+    return report
 
 
 def _regular_next(settings: Settings, article: Article, now: datetime) -> datetime:
