@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
 
 from monitor import schedule
 from monitor.alerts.outbox import enqueue
@@ -26,7 +26,7 @@ from monitor.diff import ChangeKind, Diff, Significance, changed_sentences, diff
 from monitor.diff import lifecycle as lifecycle_diff
 from monitor.diff import render_html as diff_html
 from monitor.fetch import Fetcher, FetchResult
-from monitor.models import Article, ArticleStatus, Change, FetchLog, Version
+from monitor.models import Article, ArticleStatus, Change, FetchLog, UrlAlias, Version
 from monitor.settings import Settings
 from monitor.store import Claim, add_alias, find_article, lock_claimed, utcnow, versions_of
 from scrapers.article import Article as Page
@@ -86,6 +86,8 @@ def record(
         article = lock_claimed(db, claim)
         if article is None:
             return Report(claim.url, "lease_lost", result.status)
+        if result.ok and isinstance(page, Page):
+            article = _same_story(db, article, page, result.final_url, ctx.settings.site_url)
         report = _apply(ctx, db, article, result, page, now)
         db.add(
             FetchLog(
@@ -217,6 +219,45 @@ def _follow_move(db: Session, article: Article, result: FetchResult, site: str) 
     add_alias(db, article.url, article.id or 0)
     log.info("article moved: %s -> %s", article.url, target)
     article.url = target
+
+
+def _same_story(db: Session, article: Article, page: Page, final_url: str, site: str) -> Article:
+    """The tracked article this first fetch is another URL of, else ``article`` itself.
+
+    A URL never recorded whose page carries the post id of an article already tracked under
+    another URL (the slug changed and a feed listed the new URL before the old one's re-check
+    followed its 301) is that article: the new row goes, both URLs lead to the tracked article,
+    which now lives at the URL that served the page and keeps its history (one story, one alert).
+    """
+    if article.current_version_id is not None or not page.post_id:
+        return article
+    query = (
+        select(Article)
+        .where(Article.post_id == page.post_id, col(Article.id) != article.id)
+        .where(col(Article.current_version_id).is_not(None))
+        .order_by(col(Article.id))
+        .with_for_update()
+    )
+    original = db.exec(query).first()
+    if original is None:
+        return article
+    db.execute(
+        update(UrlAlias)
+        .where(col(UrlAlias.article_id) == article.id)
+        .values(article_id=original.id)
+    )
+    db.delete(article)
+    db.flush()
+    here = canonicalize(final_url, site) or article.url
+    taken = db.exec(select(Article).where(Article.url == here)).first()
+    if taken is not None and taken.id != original.id:
+        here = original.url
+    for url in {article.url, original.url} - {here}:
+        add_alias(db, url, original.id or 0)
+    log.info("same story: %s is %s, now at %s", article.url, original.url, here)
+    original.url = here
+    original.lease_owner, original.lease_expires = article.lease_owner, article.lease_expires
+    return original
 
 
 def _content(ctx: Context, db: Session, article: Article, page: Page, now: datetime) -> Report:
