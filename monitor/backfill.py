@@ -10,6 +10,8 @@ Why it is safe next to a running daemon: candidates are inserted with
 same transaction*, so the daemon never sees a backfill row it could claim (and alert on) before
 the backfill does; rows the daemon holds are skipped (it is checking them). Every write is one
 short ``BEGIN IMMEDIATE`` transaction on SQLite, which waits for the daemon's instead of failing.
+All of this process's database work runs on the event loop's thread, like ``record()``: the
+process never waits for itself in SQLite's busy handler, which sleeps (stalling every check).
 
 Why it is resumable: an article's check is one transaction, so everything stored stays stored and
 the skip rule passes over it on the next run; on top of that a :class:`Checkpoint` records each
@@ -410,18 +412,22 @@ class _Run:
         self.batch = _batch_size(settings)
         self.queue: asyncio.Queue[tuple[Claim, _Unit] | None] = asyncio.Queue(self.batch)
         self.ctx: Context | None = None
-        self.units_total: int | None = None
-        self.units_read = 0
+        self.units_total: int | None = None  # sitemaps or listing pages this run expects
+        self.units_read = 0.0  # of them, planned so far (a fraction for the current one)
         self.started = time.monotonic()
 
     # Lifecycle ---------------------------------------------------------------------------
 
     async def run(self, source: Source, listings: Sequence[str]) -> BackfillCounts:
         self.started = time.monotonic()
-        if not self.dry_run:
-            await asyncio.to_thread(take_backfill_lease, self.engine, self.owner)
         ctx = make_context(self.settings, self.engine, self.owner, alerts=self.alert)
         self.ctx = ctx
+        if not self.dry_run:
+            try:
+                take_backfill_lease(self.engine, self.owner)
+            except BaseException:
+                await ctx.fetcher.aclose()
+                raise
         workers = [asyncio.create_task(self._worker(ctx)) for _ in range(self._pool_size())]
         heartbeat = None if self.dry_run else asyncio.create_task(self._heartbeat())
         completed = False
@@ -448,10 +454,8 @@ class _Run:
             )
             await ctx.fetcher.aclose()
             if not self.dry_run:
-                await asyncio.to_thread(release_claims, self.engine, self.owner)
-                await asyncio.to_thread(
-                    release_lease, self.engine, BACKFILL_LEASE, self.owner, ran=completed
-                )
+                release_claims(self.engine, self.owner)
+                release_lease(self.engine, BACKFILL_LEASE, self.owner, ran=completed)
             self.counts.total = self.counts.planned
             self._report()
         log.info(
@@ -473,10 +477,7 @@ class _Run:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(LEASE_TTL / 3)
-            renewed = await asyncio.to_thread(
-                acquire_lease, self.engine, BACKFILL_LEASE, self.owner, LEASE_TTL
-            )
-            if not renewed:
+            if not acquire_lease(self.engine, BACKFILL_LEASE, self.owner, LEASE_TTL):
                 log.warning("lost the backfill lease to another process")
 
     def _report(self) -> None:
@@ -497,8 +498,8 @@ class _Run:
         """Checks queued so far, plus the unread sources at the rate seen so far."""
         counts = self.counts
         total = counts.planned
-        if self.units_total is not None and self.units_read:
-            unread = max(self.units_total - self.units_read, 0)
+        if self.units_total is not None and self.units_read > 0:
+            unread = max(self.units_total - self.units_read, 0.0)
             total += round(counts.planned / self.units_read * unread)
         if self.limit is not None:
             total = min(total, self.limit)
@@ -516,9 +517,7 @@ class _Run:
             self._source_error(f"{index}: {error}")
             return
         refs = sorted(refs, key=_newest_first)
-        marks = await asyncio.to_thread(
-            _read_checkpoints, self.engine, [f"sitemap:{r.url}" for r in refs]
-        )
+        marks = _read_checkpoints(self.engine, [f"sitemap:{r.url}" for r in refs])
         todo = [r for r in refs if self._wanted(r, marks.get(f"sitemap:{r.url}"))]
         self.units_total = len(todo)
         for ref in todo:
@@ -532,7 +531,6 @@ class _Run:
             marker = ref.lastmod.isoformat() if ref.lastmod is not None else None
             unit = _Unit(f"sitemap:{ref.url}", marker, on_done=self._sitemap_done)
             await self._feed(found, unit)
-            self.units_read += 1
             await self._close(unit)
 
     def _wanted(self, ref: SitemapRef, mark: Checkpoint | None) -> bool:
@@ -545,7 +543,7 @@ class _Run:
 
     async def _sitemap_done(self, unit: _Unit) -> None:
         if unit.complete and not self.dry_run:
-            await asyncio.to_thread(_write_checkpoint, self.engine, unit.key, True, unit.marker)
+            _write_checkpoint(self.engine, unit.key, True, unit.marker)
 
     async def _walk_listing(self, path: str) -> None:
         """Newest first, page by page, until ``since``, the archive's end, or (after a finished
@@ -553,7 +551,7 @@ class _Run:
         assert self.ctx is not None
         fetcher, site = self.ctx.fetcher, self.settings.site_url
         key = f"listing:{path}"
-        mark = (await asyncio.to_thread(_read_checkpoints, self.engine, [key])).get(key)
+        mark = _read_checkpoints(self.engine, [key]).get(key)
         chain = _Chain(key)
         page: str | None = urljoin(site + "/", path)
         incremental = mark is not None and mark.done and _covers(mark.marker, self.since)
@@ -578,7 +576,6 @@ class _Run:
             chain.pending.append(unit)
             found, planned = self.counts.found, self.counts.planned
             await self._feed(listing.candidates, unit)
-            self.units_read += 1
             await self._close(unit)
             if incremental and self.counts.found > found and self.counts.planned == planned:
                 cover = mark.marker if mark is not None else None
@@ -608,10 +605,10 @@ class _Run:
         if self.dry_run:
             return
         if chain.cover is not None and not chain.pending:
-            await asyncio.to_thread(_write_checkpoint, self.engine, chain.key, True, chain.cover)
+            _write_checkpoint(self.engine, chain.key, True, chain.cover)
             chain.cover = None  # written once
         elif resume is not None and chain.record_pages:
-            await asyncio.to_thread(_write_checkpoint, self.engine, chain.key, False, resume)
+            _write_checkpoint(self.engine, chain.key, False, resume)
 
     async def _walk_feeds(self) -> None:
         assert self.ctx is not None
@@ -641,14 +638,13 @@ class _Run:
         if len(wanted) < len(candidates):
             unit.complete = False
         self.counts.found += len(wanted)
-        for batch in _chunks(wanted, self.batch):
+        read_before = self.units_read
+        for index, batch in enumerate(_chunks(wanted, self.batch)):
             room = self._room
             if room is not None and room <= 0:
                 unit.complete = False
                 break
-            # on the loop's thread, like record(): one writer per process never waits for
-            # itself in SQLite's busy handler (which sleeps, stalling every check)
-            plan = plan_batch(
+            plan = plan_batch(  # on the loop's thread: see the module's docstring
                 self.engine,
                 batch,
                 owner=self.owner,
@@ -664,11 +660,13 @@ class _Run:
                 self.counts.planned += plan.needed if room is None else min(plan.needed, room)
             else:
                 self.counts.planned += len(plan.claims)
+            self.units_read = read_before + min(1.0, (index + 1) * self.batch / len(wanted))
             self._estimate()
             self._report()
             for claim in plan.claims:
                 unit.outstanding += 1
                 await self.queue.put((claim, unit))
+        self.units_read = read_before + 1
 
     async def _close(self, unit: _Unit) -> None:
         unit.closed = True

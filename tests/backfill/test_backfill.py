@@ -228,6 +228,23 @@ def test_a_finished_listing_is_read_again_only_up_to_the_first_page_already_stor
     assert counts.fetched == 0
 
 
+def test_an_unfinished_listing_walk_continues_at_the_page_it_reached(
+    replay_site: ReplaySite, settings: Settings, engine: Engine
+) -> None:
+    run(settings, engine, source="listing", limit=10)  # page 1 (8) and 2 of page 2's 8
+    with session(engine) as db:
+        mark = db.get(Checkpoint, "listing:/category/news/")
+    assert mark is not None and (mark.done, mark.marker) == (False, replay_site.url(NEWS_PAGES[0]))
+    replay_site.reset_log()
+    counts = run(settings, engine, source="listing")
+    assert replay_site.count("/category/news/") == 0
+    assert (counts.fetched, counts.skipped) == (20, 2)
+    with session(engine) as db:
+        mark = db.get(Checkpoint, "listing:/category/news/")
+    assert mark is not None and (mark.done, mark.marker) == (True, "")
+    assert len(stored(engine)) == 30
+
+
 def test_a_feed_backfill_stores_the_articles_of_every_feed(
     replay_site: ReplaySite, settings: Settings, engine: Engine
 ) -> None:
@@ -334,3 +351,17 @@ def test_stored_means_a_version_or_a_confirmed_deletion_checked_since_lastmod() 
         assert up_to_date(gone, cand) is expected
         assert up_to_date(pending, cand) is False
     assert up_to_date(None, Candidate("u", "feed")) is False
+
+
+def test_the_total_for_the_eta_extrapolates_from_the_sitemaps_read(tmp_path: Path) -> None:
+    snapshots: list[tuple[int, int | None]] = []
+    with ReplaySite.synthetic(30, sitemap_size=10) as site:
+        settings = load_settings(site_url=site.origin, data_dir=tmp_path, rate_limit=0)
+        upgrade(settings.effective_database_url)
+        engine = make_engine(settings.effective_database_url)
+        try:
+            run(settings, engine, progress=lambda c: snapshots.append((c.planned, c.total)))
+        finally:
+            engine.dispose()
+    assert (10, 30) in snapshots  # one sitemap of three read: 10 queued, 30 expected
+    assert snapshots[-1] == (30, 30)
