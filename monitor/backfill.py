@@ -72,7 +72,7 @@ MAX_BATCH = 100  # candidates planned (and leased) per transaction
 _NEW_VERSION = frozenset({"new", "changed"})
 _URL_DAY = re.compile(r"/(\d{4})-(\d{2})-(\d{2})/")
 _PAGE_NUMBER = re.compile(r"/page/(\d+)/")
-DAY = timedelta(days=1)
+_DAY = timedelta(days=1)
 
 
 class BackfillRunning(Exception):
@@ -535,7 +535,7 @@ class _Run:
 
     def _wanted(self, ref: SitemapRef, mark: Checkpoint | None) -> bool:
         since = self.since
-        if ref.lastmod is not None and since is not None and ref.lastmod.date() < since - DAY:
+        if ref.lastmod is not None and since is not None and ref.lastmod.date() < since - _DAY:
             return False  # every post in it was published before it last changed: all too old
         if mark is not None and mark.done and ref.lastmod is not None:
             return mark.marker != ref.lastmod.isoformat()  # done, and unchanged since
