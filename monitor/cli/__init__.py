@@ -58,13 +58,14 @@ def _global(
 
 def _register() -> None:
     """Each command lives in its own module; the order here is the order in ``--help``."""
-    from monitor.cli import alerts, articles, classify, db, extract, run
+    from monitor.cli import alerts, articles, backfill, classify, db, extract, run
 
     app.command("run")(run.run_command)
     app.command("status")(run.status_command)
     app.command("check")(articles.check_command)
     app.command("history")(articles.history_command)
     app.command("diff")(articles.diff_command)
+    app.command("backfill")(backfill.backfill_command)
     app.command("extract")(extract.extract_command)
     app.command("classify")(classify.classify_command)
     app.add_typer(alerts.alerts_app, name="alerts")

@@ -24,9 +24,6 @@ from monitor.settings import Settings
 from tests.deploy.deployfiles import DEPLOY, OPERATIONS, REPO
 
 DOC = OPERATIONS.read_text(encoding="utf-8")
-# Commands the issue specifies that the CLI does not register yet: they xfail while missing
-# and are checked like every other command once they exist. Empty this set when they land.
-PENDING_COMMANDS = {"backfill"}
 
 
 def code_blocks(language: str | None = None) -> list[tuple[str, str]]:
@@ -129,8 +126,6 @@ def test_documented_command_parses(call: str) -> None:
         name = words.pop(0)
         found = getattr(command, "commands", {}).get(name)
         if found is None:
-            if path == ["cphpost-monitor"] and name in PENDING_COMMANDS:
-                pytest.xfail(f"`cphpost-monitor {name}` is not registered yet")
             pytest.fail(f"`{' '.join([*path, name])}` is not a command")
         command, path = found, [*path, name]
     assert not hasattr(command, "commands"), f"`{' '.join(path)}` needs a subcommand"
