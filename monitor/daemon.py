@@ -9,6 +9,7 @@ process that holds it.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 import time
@@ -33,11 +34,13 @@ from monitor.health import Cycle, record_cycle
 from monitor.models import FetchLog
 from monitor.settings import Settings
 from monitor.store import (
+    Claim,
     acquire_lease,
     claim_due,
     get_lease,
     release_claims,
     release_lease,
+    renew_claim,
     reserve_slot,
     utcnow,
     worker_name,
@@ -126,8 +129,11 @@ class Daemon:
         """One discovery (feeds and sitemap), every due re-check, one delivery round."""
         await self.discovery_job(force=True)
         await self.discovery_job(sitemap=True, force=True)
+        # Each article due now is checked once: one that fails (or falls due) during the run
+        # waits for the next run, else a short schedule under a lasting fault never ends.
+        cutoff = utcnow()
         while not self.stopping.is_set():
-            reports = await self.recheck_job(max_batches=1)
+            reports = await self.recheck_job(max_batches=1, due_before=cutoff)
             if not reports:
                 break
         await self.delivery_job()
@@ -251,10 +257,13 @@ class Daemon:
         finally:
             await asyncio.to_thread(release_lease, self.engine, name, self.owner, ran=True)
         metrics.DISCOVERED.inc(report.new)
-        await self._observe(Cycle(report.sources, len(report.failed), 0, "; ".join(report.failed)))
+        reason = "; ".join(report.failed)
+        await self._observe(Cycle(report.sources, len(report.failed), 0, reason, extracted=0))
         return report
 
-    async def recheck_job(self, max_batches: int | None = None) -> list[Report]:
+    async def recheck_job(
+        self, max_batches: int | None = None, due_before: datetime | None = None
+    ) -> list[Report]:
         """Claim due articles, most overdue first, and check them within the rate limit."""
         s = self.settings
         deadline = time.monotonic() + max(s.recheck_interval, 1.0)
@@ -262,11 +271,16 @@ class Daemon:
         batches = 0
         while not self.stopping.is_set():
             claims = await asyncio.to_thread(
-                claim_due, self.engine, self.owner, s.recheck_batch, s.lease_seconds
+                functools.partial(claim_due, due_before=due_before),
+                self.engine,
+                self.owner,
+                s.recheck_batch,
+                s.lease_seconds,
             )
             if not claims:
                 break
-            tasks = [asyncio.create_task(check(self.ctx, claim)) for claim in claims]
+            slots = asyncio.Semaphore(s.concurrency)
+            tasks = [asyncio.create_task(self._check_claim(claim, slots)) for claim in claims]
             self._inflight.update(tasks)
             try:
                 done = await asyncio.gather(*tasks, return_exceptions=True)
@@ -285,6 +299,7 @@ class Daemon:
                     sum(r.failed for r in batch),
                     sum(r.outcome == "extraction_failed" for r in batch),
                     "; ".join(sorted({r.error for r in batch if r.error}))[:500],
+                    extracted=sum(r.extracted for r in batch),
                 )
             )
             batches += 1
@@ -293,6 +308,24 @@ class Daemon:
             if len(claims) < s.recheck_batch or time.monotonic() > deadline:
                 break
         return reports
+
+    async def _check_claim(self, claim: Claim, slots: asyncio.Semaphore) -> Report:
+        """Check one claim of a batch once a fetch slot is free, under a lease restarted then.
+
+        A batch is claimed at once but fetched ``concurrency`` at a time at the shared rate
+        limit: with several workers the last claims of a batch wait longer than a short lease,
+        and a lease counted from the claim would run out meanwhile, letting another worker
+        claim and fetch the same article. Restarting the lease when the fetch starts bounds
+        what it must cover (the rate-limit wait, the fetch, the record); a claim that was
+        retaken meanwhile is dropped here, before any request.
+        """
+        async with slots:
+            renewed = await asyncio.to_thread(
+                renew_claim, self.engine, claim, self.settings.lease_seconds
+            )
+            if not renewed:
+                return Report(claim.url, "lease_lost")
+            return await check(self.ctx, claim)
 
     async def delivery_job(self) -> None:
         """Send due outbox entries; tracked as in-flight so SIGTERM lets a send finish."""

@@ -125,14 +125,25 @@ class Claim:
 
 
 def claim_due(
-    engine: Engine, owner: str, limit: int, lease_seconds: float, now: datetime | None = None
+    engine: Engine,
+    owner: str,
+    limit: int,
+    lease_seconds: float,
+    now: datetime | None = None,
+    *,
+    due_before: datetime | None = None,
 ) -> list[Claim]:
-    """Claim up to ``limit`` due articles, most overdue first, for ``lease_seconds``."""
+    """Claim up to ``limit`` due articles, most overdue first, for ``lease_seconds``.
+
+    ``due_before`` narrows "due" to articles that were due by then (``run --once``: what falls
+    due during the run, such as a failed article's retry, waits for the next run).
+    """
     now = now or utcnow()
+    cutoff = now if due_before is None else min(now, due_before)
     with session(engine) as db:
         query = (
             select(Article)
-            .where(Article.next_check_at <= now)
+            .where(Article.next_check_at <= cutoff)
             .where(or_(col(Article.lease_expires).is_(None), col(Article.lease_expires) < now))
             .order_by(col(Article.next_check_at), col(Article.id))
             .limit(limit)
@@ -182,6 +193,27 @@ def lock_claimed(db: Session, claim: Claim) -> Article | None:
     if article is None or article.lease_owner != claim.owner:
         return None
     return article
+
+
+def renew_claim(
+    engine: Engine, claim: Claim, lease_seconds: float, now: datetime | None = None
+) -> bool:
+    """Restart the lease of ``claim`` (its fetch begins now); False if it is no longer ours.
+
+    Only the owner's name is compared, not the expiry: a lease that ran out while nobody else
+    took the article is still ours to use. One UPDATE under the row lock, so it serialises with
+    :func:`claim_due` of another worker: either that claim wins and this returns False, or
+    this wins and the article is no longer claimable.
+    """
+    now = now or utcnow()
+    with session(engine) as db:
+        result = db.execute(
+            update(Article)
+            .where(col(Article.id) == claim.id, col(Article.lease_owner) == claim.owner)
+            .values(lease_expires=now + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def release_claims(engine: Engine, owner: str) -> int:
