@@ -64,6 +64,14 @@ class Report:
     def failed(self) -> bool:
         return self.outcome in ("transient", "extraction_failed")
 
+    @property
+    def extracted(self) -> bool:
+        """Whether a page was run through extraction (for the scraper's health)."""
+        return self.status != 304 and self.outcome not in NOT_EXTRACTED
+
+
+NOT_EXTRACTED = frozenset({"not_modified", "missing", "deleted", "gone", "transient", "lease_lost"})
+
 
 async def check(ctx: Context, claim: Claim, now: datetime | None = None) -> Report:
     """Fetch one claimed article and record what happened."""

@@ -5,6 +5,10 @@ every request failed (site unreachable), or when most pages answered 200 but wou
 (a redesign broke the scraper). After ``failure_threshold`` failed cycles in a row, one ``ops``
 alert goes out; the first good cycle after that sends one "recovered" alert. Never one alert
 per failing request.
+
+While the scraper is the problem, only a page that extracts is a sign of recovery: cycles that
+extracted nothing (discovery, which reads feeds and still works after a redesign; re-checks
+answered 304; a single page that failed) neither count nor end the streak.
 """
 
 from __future__ import annotations
@@ -33,16 +37,22 @@ class SiteHealth:
     incident: str | None = None  # when the current failure streak began (ISO 8601)
     last_error: str | None = None
     last_ok: str | None = None
+    scraper: bool = False  # the streak is extraction failing, not the site being unreachable
 
 
 @dataclass(frozen=True, slots=True)
 class Cycle:
-    """What one cycle saw: requests made, how many failed, how many 200s did not extract."""
+    """What one cycle saw: requests made, how many failed, how many 200s did not extract.
+
+    ``extracted`` counts the pages run through extraction (extracted or not); None when the
+    caller does not say, and then every answered request counts as one.
+    """
 
     requests: int
     failed: int
     extraction_failed: int = 0
     reason: str = ""
+    extracted: int | None = None
 
     @property
     def broken(self) -> bool:
@@ -51,7 +61,18 @@ class Cycle:
         if self.failed >= self.requests:
             return True
         answered = self.requests - (self.failed - self.extraction_failed)
-        return answered >= 2 and self.extraction_failed * 2 > answered
+        pages = answered if self.extracted is None else self.extracted
+        return pages >= 2 and self.extraction_failed * 2 > pages
+
+    @property
+    def unreachable(self) -> bool:
+        """Every request failed before there was a page to extract."""
+        return self.requests > 0 and self.failed - self.extraction_failed >= self.requests
+
+    @property
+    def scraper_works(self) -> bool:
+        """Whether this cycle shows pages extracting (unknown counts: assume it does)."""
+        return self.extracted is None or self.extracted > self.extraction_failed
 
 
 def observe(
@@ -67,10 +88,13 @@ def observe(
             failed_cycles=failed,
             incident=state.incident or now.isoformat(),
             last_error=cycle.reason or state.last_error,
+            scraper=not cycle.unreachable,
         )
         if failed >= threshold and not state.alerting:
             return replace(state, alerting=True), "ops_failure"
         return state, None
+    if state.failed_cycles and state.scraper and not cycle.scraper_works:
+        return state, None  # nothing extracted: no sign either way that the scraper works
     recovered = state.alerting
     incident = state.incident
     state = SiteHealth(last_ok=now.isoformat(), incident=incident if recovered else None)
