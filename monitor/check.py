@@ -79,7 +79,27 @@ async def check(ctx: Context, claim: Claim, now: datetime | None = None) -> Repo
     page: Page | ExtractionFailure | None = None
     if result.ok:
         page = extract(result.body, result.final_url, ctx.settings.site_url, result.encoding)
+        page = refuse_garbled(page, result.body)
     return record(ctx, claim, result, page, now or utcnow())
+
+
+REPLACEMENT = "\ufffd"
+
+
+def refuse_garbled(page: Page | ExtractionFailure, body: bytes) -> Page | ExtractionFailure:
+    """An article whose text holds replacement characters the page never sent was corrupted.
+
+    Bytes invalid in the page's encoding decode to U+FFFD. Stored, they would make a version
+    the site never had: alerted once as an edit, and again when the clean page returns. Such a
+    page counts as a failed extraction, fetched again at the next check. (A page that really
+    sends U+FFFD, as UTF-8 bytes, is taken as it is.)
+    """
+    if not isinstance(page, Page) or REPLACEMENT.encode() in body:
+        return page
+    texts = (page.title, page.standfirst, page.author, *page.paragraphs, *page.related_links)
+    if any(REPLACEMENT in text for text in texts):
+        return ExtractionFailure(page.url, "article text has bytes invalid in the page's encoding")
+    return page
 
 
 def record(
