@@ -30,6 +30,7 @@ ROBOTS_TTL = 86400.0
 ROBOTS_RETRY = 300.0
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 120.0  # longer waits are not slept: the check is postponed instead
+MAX_LATE_SLOTS = 5  # slots a request may miss (woken too late) before it goes anyway
 ROBOTS_AGENT = "cphpost-monitor"
 
 Accept = Literal["html", "xml", "text"]
@@ -99,11 +100,20 @@ class RateLimiter:
             return slot
 
     async def acquire(self) -> None:
+        """Wait for a slot and keep to it: a request that wakes up more than half an interval
+        after its slot (a busy event loop, a slow reservation) takes a new slot instead of
+        going late, when it would bunch with the slots after it: late requests of several
+        workers together would otherwise exceed the rate in some second."""
         if self.interval <= 0:
             return
-        delay = await self.reserve() - time.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        for _attempt in range(MAX_LATE_SLOTS):
+            slot = await self.reserve()
+            delay = slot - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if time.time() - slot <= self.interval / 2:
+                return
+        log.debug("rate limiter: %d slots missed in a row; sending late", MAX_LATE_SLOTS)
 
 
 class SharedRateLimiter(RateLimiter):
