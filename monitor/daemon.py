@@ -38,10 +38,12 @@ from monitor.store import (
     acquire_lease,
     claim_due,
     get_lease,
+    owner_is_dead,
     release_claims,
     release_lease,
     renew_claim,
     reserve_slot,
+    take_over_lease,
     utcnow,
     worker_name,
 )
@@ -99,6 +101,16 @@ class Daemon:
         if not acquire_lease(self.engine, DAEMON_LEASE, self.owner, ttl):
             held = get_lease(self.engine, DAEMON_LEASE)
             holder = held.owner if held else "another process"
+            if (
+                held is not None
+                and held.owner
+                and owner_is_dead(held.owner)
+                and take_over_lease(self.engine, DAEMON_LEASE, held.owner, self.owner, ttl)
+            ):
+                # killed (SIGKILL, OOM) without releasing the lock: don't refuse restarts
+                # until its lease expires; its article claims still wait for their leases
+                log.warning("daemon %s is gone: taking over its SQLite lock", held.owner)
+                return
             until = (
                 held.expires_at.isoformat(timespec="seconds") if held and held.expires_at else "?"
             )

@@ -35,6 +35,21 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def owner_is_dead(owner: str) -> bool:
+    """True when ``owner`` (``host:pid``, see :func:`worker_name`) is a process of this host
+    that no longer exists. Unknown (another host, a process we may not signal) is not dead."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists, under another user
+    return False
+
+
 def _insert(engine_or_db: Engine | Session, table: Any) -> Any:
     bind = engine_or_db.get_bind() if isinstance(engine_or_db, Session) else engine_or_db
     return (sqlite_insert if bind.dialect.name == "sqlite" else pg_insert)(table)
@@ -271,6 +286,28 @@ def acquire_lease(
         result = db.execute(
             update(Lease)
             .where(col(Lease.name) == name, *conditions)
+            .values(owner=owner, expires_at=now + timedelta(seconds=ttl))
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def take_over_lease(
+    engine: Engine,
+    name: str,
+    stale_owner: str,
+    owner: str,
+    ttl: float,
+    now: datetime | None = None,
+) -> bool:
+    """Take ``name`` from ``stale_owner``, a holder known to be dead, before its lease expires.
+
+    Compare-and-set on the owner: of several processes taking over at once, exactly one wins.
+    """
+    now = now or utcnow()
+    with session(engine) as db:
+        result = db.execute(
+            update(Lease)
+            .where(col(Lease.name) == name, col(Lease.owner) == stale_owner)
             .values(owner=owner, expires_at=now + timedelta(seconds=ttl))
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
