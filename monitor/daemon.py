@@ -122,7 +122,17 @@ class Daemon:
     async def _heartbeat(self) -> None:
         if is_sqlite(self.engine):
             ttl = max(30.0, self.settings.recheck_interval * 3)
-            await asyncio.to_thread(acquire_lease, self.engine, DAEMON_LEASE, self.owner, ttl)
+            kept = await asyncio.to_thread(
+                acquire_lease, self.engine, DAEMON_LEASE, self.owner, ttl
+            )
+            if not kept:  # frozen past the lease (SIGSTOP, a suspended VM) and replaced
+                held = await asyncio.to_thread(get_lease, self.engine, DAEMON_LEASE)
+                log.error(
+                    "daemon %s lost the SQLite lock to %s: stopping, one daemon per database",
+                    self.owner,
+                    held.owner if held else "another process",
+                )
+                self.stopping.set()
 
     async def run(self, *, once: bool = False) -> int:
         self._lock_sqlite()
