@@ -6,8 +6,8 @@ import asyncio
 from typing import Annotated
 
 import typer
-from sqlalchemy import Engine
 from rich.table import Table
+from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from monitor.check import Report, check

@@ -6,7 +6,6 @@ from rich.console import Console
 from sqlalchemy import Engine
 
 from monitor.db import DatabaseError, check_schema, get_engine
-
 from monitor.settings import Settings, load_settings
 
 console = Console()
