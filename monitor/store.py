@@ -80,38 +80,73 @@ class AddResult:
 
 def add_candidates(db: Session, candidates: Iterable[Candidate], now: datetime) -> AddResult:
     """Track unknown URLs (due now); pull known ones forward when the source shows a newer
-    ``lastmod`` than we have seen. Idempotent, and safe against a concurrent backfill."""
-    new = pulled = 0
+    ``lastmod`` than we have seen. Idempotent, and safe against a concurrent backfill.
+
+    Set-based: one query finds the known URLs (and aliases), one multi-row
+    ``INSERT … ON CONFLICT DO NOTHING`` adds the rest, whatever the batch size.
+    """
+    unique: dict[str, Candidate] = {}
     for cand in candidates:
-        article = find_article(db, cand.url)
-        if article is None:
-            stmt = _insert(db, Article).values(
-                url=cand.url,
-                section=_section(cand.url),
-                status=ArticleStatus.PENDING,
-                discovered_via=cand.source,
-                first_seen=now,
-                next_check_at=now,
-                lastmod_hint=cand.lastmod,
-                published=cand.published,
-                version_count=0,
-                relevant=False,
-                topics=[],
-                fail_count=0,
-            )
-            # Count the RETURNING rows: psycopg 3 reports rowcount -1 for INSERT … ON CONFLICT
-            stmt = stmt.on_conflict_do_nothing(index_elements=["url"]).returning(col(Article.id))
-            new += len(db.execute(stmt).all())
+        unique.setdefault(cand.url, cand)
+    known = _known_articles(db, list(unique))
+    rows = [_new_row(cand, now) for url, cand in unique.items() if url not in known]
+    new = pulled = 0
+    for start in range(0, len(rows), 500):
+        stmt = _insert(db, Article).values(rows[start : start + 500])
+        # Count the RETURNING rows: psycopg 3 reports rowcount -1 for INSERT … ON CONFLICT
+        stmt = stmt.on_conflict_do_nothing(index_elements=["url"]).returning(col(Article.id))
+        new += len(db.execute(stmt).all())
+    for url, cand in unique.items():
+        article = known.get(url)
+        if (
+            article is None
+            or cand.lastmod is None
+            or not _newer(cand.lastmod, article.lastmod_hint)
+        ):
             continue
-        if cand.lastmod is not None and _newer(cand.lastmod, article.lastmod_hint):
-            article.lastmod_hint = cand.lastmod
-            unseen = article.last_checked is None or _newer(cand.lastmod, article.last_checked)
-            if unseen and article.next_check_at > now:
-                article.next_check_at = now
-                pulled += 1
-            db.add(article)
+        article.lastmod_hint = cand.lastmod
+        unseen = article.last_checked is None or _newer(cand.lastmod, article.last_checked)
+        if unseen and article.next_check_at > now:
+            article.next_check_at = now
+            pulled += 1
+        db.add(article)
     db.flush()
     return AddResult(new, pulled)
+
+
+def _known_articles(db: Session, urls: list[str]) -> dict[str, Article]:
+    """The tracked article of each URL that has one, directly or through an alias."""
+    known: dict[str, Article] = {}
+    for start in range(0, len(urls), 500):
+        chunk = urls[start : start + 500]
+        for article in db.exec(select(Article).where(col(Article.url).in_(chunk))):
+            known[article.url] = article
+        missing = [u for u in chunk if u not in known]
+        if not missing:
+            continue
+        aliases = db.exec(select(UrlAlias).where(col(UrlAlias.url).in_(missing))).all()
+        targets = {a.article_id for a in aliases}
+        if targets:
+            by_id = {a.id: a for a in db.exec(select(Article).where(col(Article.id).in_(targets)))}
+            known.update({a.url: by_id[a.article_id] for a in aliases if a.article_id in by_id})
+    return known
+
+
+def _new_row(cand: Candidate, now: datetime) -> dict[str, Any]:
+    return {
+        "url": cand.url,
+        "section": _section(cand.url),
+        "status": ArticleStatus.PENDING,
+        "discovered_via": cand.source,
+        "first_seen": now,
+        "next_check_at": now,
+        "lastmod_hint": cand.lastmod,
+        "published": cand.published,
+        "version_count": 0,
+        "relevant": False,
+        "topics": [],
+        "fail_count": 0,
+    }
 
 
 def _newer(a: datetime, b: datetime | None) -> bool:
@@ -203,8 +238,7 @@ def claim_article(
 
 def lock_claimed(db: Session, claim: Claim) -> Article | None:
     """Re-read a claimed article for writing; None if our lease was lost meanwhile."""
-    query = select(Article).where(Article.id == claim.id).with_for_update()
-    article = db.exec(query).first()
+    article = db.get(Article, claim.id, with_for_update=True)
     if article is None or article.lease_owner != claim.owner:
         return None
     return article
