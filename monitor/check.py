@@ -47,6 +47,7 @@ class Context:
     rules: Rules
     owner: str
     alerts_enabled: bool = True  # the backfill turns alerts off unless --alert
+    verdicts: dict[str, Classification] = field(default_factory=dict)  # by fingerprint
 
 
 @dataclass(slots=True)
@@ -80,7 +81,20 @@ async def check(ctx: Context, claim: Claim, now: datetime | None = None) -> Repo
     if result.ok:
         page = extract(result.body, result.final_url, ctx.settings.site_url, result.encoding)
         page = refuse_garbled(page, result.body)
+        if isinstance(page, Page):
+            _classify_early(ctx, claim, page)
     return record(ctx, claim, result, page, now or utcnow())
+
+
+def _classify_early(ctx: Context, claim: Claim, page: Page) -> None:
+    """Classify new content before the write transaction opens (it is pure and the slowest
+    step), so no writer holds the database lock while it runs. Unchanged pages skip it."""
+    fp = fingerprint(page)
+    if claim.fingerprint == fp:
+        return
+    if len(ctx.verdicts) > 1000:  # leftovers of checks that ended otherwise (lease lost, held)
+        ctx.verdicts.clear()
+    ctx.verdicts[fp] = classify(page.title, page.standfirst, list(page.paragraphs), ctx.rules)
 
 
 REPLACEMENT = "\ufffd"
@@ -345,7 +359,9 @@ def _new_version(
     now: datetime,
     was_gone: bool,
 ) -> Report:
-    verdict = classify(page.title, page.standfirst, list(page.paragraphs), ctx.rules)
+    verdict = ctx.verdicts.pop(fp, None) or classify(
+        page.title, page.standfirst, list(page.paragraphs), ctx.rules
+    )
     version = Version(
         article_id=article.id or 0,
         seq=article.version_count + 1,

@@ -172,6 +172,7 @@ class Claim:
     status: str
     current_version_id: int | None
     owner: str
+    fingerprint: str | None = None  # of the current version: lets a check classify early
 
 
 def claim_due(
@@ -204,8 +205,25 @@ def claim_due(
         for article in rows:
             article.lease_owner, article.lease_expires = owner, expires
             db.add(article)
+        current = [a.current_version_id for a in rows if a.current_version_id is not None]
+        prints = dict(
+            db.exec(
+                select(Version.id, Version.fingerprint).where(col(Version.id).in_(current))
+            ).all()
+            if current
+            else ()
+        )
         return [
-            Claim(a.id or 0, a.url, a.etag, a.last_modified, a.status, a.current_version_id, owner)
+            Claim(
+                a.id or 0,
+                a.url,
+                a.etag,
+                a.last_modified,
+                a.status,
+                a.current_version_id,
+                owner,
+                prints.get(a.current_version_id),
+            )
             for a in rows
         ]
 
