@@ -58,8 +58,8 @@ class Cycle:
     def broken(self) -> bool:
         if self.requests == 0:
             return False
-        if self.failed >= self.requests:
-            return True
+        if self.failed >= self.requests and (self.requests > 1 or not self.extraction_failed):
+            return True  # every fetch failed (but one page that will not extract is no outage)
         answered = self.requests - (self.failed - self.extraction_failed)
         pages = answered if self.extracted is None else self.extracted
         return pages >= 2 and self.extraction_failed * 2 > pages
