@@ -4,10 +4,13 @@ Prints articles per second, relevance precision/recall/F1, negatives flagged and
 for each labelled file (default: the dev set). With ``--baseline OLD.toml`` it also lists every
 article whose verdict or topics differ between the old rules and the current ones: the record
 docs/classifier.md asks for with each rule change. ``--threshold-cv`` repeats the leave-one-out
-check of fitting the two topic thresholds on the labels.
+check of fitting the two topic thresholds on the labels. ``--errors`` lists every wrong verdict
+or topic set with each topic's score and the strongest evidence, for analysing misses by kind of
+error (which vocabulary class, which threshold) rather than by an article's wording. With more
+than one labels file a pooled line follows.
 
     .venv/bin/python bench/classify.py [--labels FILE ...] [--rules FILE [--mode replace]]
-                                       [--baseline OLD.toml] [--threshold-cv]
+                                       [--baseline OLD.toml] [--threshold-cv] [--errors]
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def run(rows: list[Row], rules: Rules) -> list[Classification]:
     return [classify(r["title"], r["standfirst"], r["body"], rules) for r in rows]
 
 
-def report(path: Path, rows: list[Row], rules: Rules) -> None:
+def report(path: Path, rows: list[Row], rules: Rules) -> list[int]:
     started = time.perf_counter()
     rounds = max(1, 300 // max(len(rows), 1))
     for _ in range(rounds):
@@ -54,6 +57,26 @@ def report(path: Path, rows: list[Row], rules: Rules) -> None:
     for topic, m in result.topics.items():
         if m.support or m.fp:
             print(f"    {topic:24} support {m.support:2}  P {m.precision:.2f}  R {m.recall:.2f}")
+    return [rel.tp, rel.fp, rel.fn, micro.tp, micro.fp, micro.fn, negatives]
+
+
+def errors(rows: list[Row], rules: Rules, evidence: int = 6) -> None:
+    """Every article whose verdict or topic set is wrong, with all topic scores and evidence."""
+    for i, (row, c) in enumerate(zip(rows, run(rows, rules), strict=True), 1):
+        gold = set(row["topics"])
+        if c.relevant == row["relevant"] and set(c.topics) == gold:
+            continue
+        verdict = f"{'R' if row['relevant'] else 'N'}->{'R' if c.relevant else 'N'}"
+        print(f"  #{i} {verdict} score {c.score}  {row['title'][:60]!r}")
+        missed, extra = sorted(gold - set(c.topics)), sorted(set(c.topics) - gold)
+        print(f"    missed {missed} extra {extra}")
+        totals: dict[str, float] = {}
+        for ev in c.evidence:
+            totals[ev.topic] = totals.get(ev.topic, 0.0) + ev.weight
+        ranked = sorted(totals.items(), key=lambda kv: -kv[1])
+        print("    topic scores " + ", ".join(f"{t} {s:.1f}" for t, s in ranked))
+        for ev in c.evidence[:evidence]:
+            print(f"      {ev.topic:22} {ev.term[:32]!r:36} {ev.field:10} x{ev.count} {ev.weight}")
 
 
 def compare(rows: list[Row], old: Rules, new: Rules) -> None:
@@ -109,15 +132,27 @@ def main() -> None:
     parser.add_argument("--mode", choices=("extend", "replace"), default="extend")
     parser.add_argument("--baseline", type=Path, help="old rules file (replace) to diff against")
     parser.add_argument("--threshold-cv", action="store_true", help="leave-one-out thresholds")
+    parser.add_argument("--errors", action="store_true", help="list wrong articles with scores")
     args = parser.parse_args()
     rules = load_rules(args.rules, args.mode)
-    for path in args.labels or [DEV]:
+    paths = args.labels or [DEV]
+    pooled = [0] * 7
+    for path in paths:
         rows = read(path)
-        report(path, rows, rules)
+        pooled = [a + b for a, b in zip(pooled, report(path, rows, rules), strict=True)]
+        if args.errors:
+            errors(rows, rules)
         if args.baseline:
             compare(rows, load_rules(args.baseline, "replace"), rules)
         if args.threshold_cv:
             threshold_cv(rows, rules)
+    if len(paths) > 1:
+        rel, micro = Metrics(*pooled[:3]), Metrics(*pooled[3:6])
+        print(
+            f"pooled: relevance F1 {rel.f1:.3f} ({rel.fp} of {pooled[6]} negatives flagged,"
+            f" {rel.fn} missed); topic micro P {micro.precision:.3f} R {micro.recall:.3f}"
+            f" F1 {micro.f1:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 recorded pages. Floors sit just under the measured figures (docs/classifier.md), so losing
 articles fails the suite.
 
-Measured with the packaged rules: relevance P 1.000 / R 1.000 / F1 1.000, 0 of 16 negatives
-flagged, topic micro-F1 0.857 (P 0.892, R 0.825).
+Measured with the packaged rules (v13): relevance P 1.000 / R 1.000 / F1 1.000, 0 of 16
+negatives flagged, topic micro-F1 0.883 (P 0.919, R 0.850: 34 right, 3 extra, 6 missed), so
+one more missed or extra topic takes it under the floor.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def test_dev_flags_at_most_one_not_relevant_article() -> None:
     assert evaluate(verdicts()).relevance.fp <= 1
 
 
-def test_dev_topic_micro_f1_stays_at_or_above_084() -> None:
-    assert evaluate(verdicts()).micro.f1 >= 0.84
+def test_dev_topic_micro_f1_stays_at_or_above_087() -> None:
+    assert evaluate(verdicts()).micro.f1 >= 0.87
 
 
 def test_dev_relevance_margin_separates_the_classes() -> None:

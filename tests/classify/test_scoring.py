@@ -181,3 +181,8 @@ def test_adding_migration_words_to_the_headline_never_lowers_the_score(
     before = classify("News", "", text)
     after = classify("News " + " ".join(extra), "", text)
     assert after.score >= before.score - 0.01
+
+
+def test_read_also_teasers_do_not_count() -> None:
+    body = ["READ ALSO: Government wants citizenship applicants to stay", "The harbour opened."]
+    assert classify("Harbour bath reopens", "", body).evidence == ()
