@@ -66,6 +66,10 @@ def baseline(factory: pytest.TempPathFactory, *, ran: bool = True) -> tuple[Path
                 mon.upgrade()
                 if ran:
                     mon.run_once()
+                    # A copy stands for a later moment: every article is due again at once.
+                    with closing(sqlite3.connect(mon.data_dir / DB_NAME)) as db:
+                        db.execute("UPDATE article SET next_check_at = last_checked")
+                        db.commit()
                 mon.close()
                 _TEMPLATES[name] = (mon.data_dir / DB_NAME, _netloc(site.origin))
         return _TEMPLATES[name]
