@@ -1,0 +1,77 @@
+"""Concurrency: ``backfill`` walking the archive while the daemon runs on the same database.
+
+On SQLite (one file, ``BEGIN IMMEDIATE`` writers) and on PostgreSQL (a schema of its own; skipped
+where no server is reachable): every article stored once with one version, no alert twice,
+the site's rate limit shared by both processes, the store consistent afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.dbs import pg_schema_url
+from tests.e2e.harness import Monitor
+from tests.e2e.test_faults_common import consistency_problems, integrity, webhook_alert_ids
+from tests.support.replay import ReplaySite
+from tests.support.sinks import WebhookSink
+
+N_ARTICLES = 60
+RATE = 10.0  # requests per second, shared by the daemon and the backfill
+
+
+@pytest.fixture
+def archive() -> Iterator[ReplaySite]:
+    """60 generated articles in three post sitemaps; the feed shows only the newest 10."""
+    with ReplaySite.synthetic(N_ARTICLES, sitemap_size=25, feed_size=10) as site:
+        yield site
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_backfill_next_to_a_running_daemon_stores_everything_once(
+    tmp_path: Path, archive: ReplaySite, webhook_sink: WebhookSink, database: str
+) -> None:
+    with ExitStack() as stack:
+        url = stack.enter_context(pg_schema_url()) if database == "postgresql" else None
+        mon = Monitor(
+            tmp_path,
+            archive.origin,
+            database_url=url,
+            notify_urls=webhook_sink.json_url(),
+            feeds="/feed/",
+            recheck_schedule="*:1h",  # no re-checks: every request is discovery or a first look
+            rate_limit=RATE,
+        )
+        stack.callback(mon.close)
+        mon.upgrade()
+        daemon = mon.start()  # both start together: they race for the newest articles
+        backfill = mon.cli("backfill", "--source", "sitemap", timeout=180)
+        assert daemon.poll() is None, mon.log()
+        time.sleep(1.5)  # a discovery round after the backfill
+        assert mon.stop(daemon) == 0
+        articles = mon.articles()
+        alerts = mon.alerts()
+        problems = consistency_problems(mon)
+        log = mon.log()
+
+    assert backfill.returncode == 0, backfill.stderr[-3000:]
+    expected = {archive.url(spec.path) for spec in archive.articles}
+    assert {a.url for a in articles} == expected
+    assert [a.url for a in articles if a.version_count != 1] == []  # never stored twice
+    assert problems == []
+    per_article = Counter(a.article_id for a in alerts)
+    assert {a.kind for a in alerts} <= {"new"} and max(per_article.values(), default=1) == 1
+    delivered = webhook_alert_ids(webhook_sink)
+    assert sorted(delivered) == sorted(a.id for a in alerts)  # each sent once
+    # Both processes take their slots from one row in the database: together they stay within
+    # the limit (plus one request on a window's edge, see test_faults_site).
+    assert archive.max_rate(1.0) <= RATE + 1
+    for output in (log, backfill.stderr):
+        assert "Traceback" not in output and "database is locked" not in output
+    if database == "sqlite":
+        assert integrity(mon) == "ok"
