@@ -13,6 +13,7 @@ import functools
 import logging
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -167,56 +168,27 @@ class Daemon:
         s = self.settings
         scheduler = AsyncIOScheduler()
         now = datetime.now().astimezone()
-        common = {"max_instances": 1, "coalesce": True, "next_run_time": now}
-        scheduler.add_job(
-            self.discovery_job,
-            "interval",
-            seconds=s.poll_interval,
-            jitter=min(30.0, s.poll_interval * 0.1),
-            misfire_grace_time=int(max(1, s.poll_interval)),
-            id="discovery",
-            **common,
-        )
-        scheduler.add_job(
-            self.sitemap_job,
-            "interval",
-            seconds=s.sitemap_interval,
-            misfire_grace_time=int(max(1, s.sitemap_interval)),
-            id="sitemap",
-            **common,
-        )
-        scheduler.add_job(
-            self.recheck_job,
-            "interval",
-            seconds=s.recheck_interval,
-            misfire_grace_time=int(max(1, s.recheck_interval)),
-            id="recheck",
-            **common,
-        )
-        scheduler.add_job(
-            self.delivery_job,
-            "interval",
-            seconds=s.delivery_interval,
-            misfire_grace_time=int(max(1, s.delivery_interval)),
-            id="delivery",
-            **common,
-        )
-        scheduler.add_job(
-            self.housekeeping_job,
-            "interval",
-            seconds=3600,
-            misfire_grace_time=3600,
-            id="housekeeping",
-            **common,
-        )
+        jobs: list[tuple[str, Callable[[], Awaitable[Any]], float, float]] = [
+            ("discovery", self.discovery_job, s.poll_interval, min(30.0, s.poll_interval * 0.1)),
+            ("sitemap", self.sitemap_job, s.sitemap_interval, 0.0),
+            ("recheck", self.recheck_job, s.recheck_interval, 0.0),
+            ("delivery", self.delivery_job, s.delivery_interval, 0.0),
+            ("housekeeping", self.housekeeping_job, 3600.0, 0.0),
+        ]
         if is_sqlite(self.engine):
+            jobs.append(("heartbeat", self._heartbeat, max(5.0, s.recheck_interval), 0.0))
+        for job_id, job, every, jitter in jobs:
+            # one run at a time, missed runs coalesced, a late run still runs within a period
             scheduler.add_job(
-                self._heartbeat,
+                job,
                 "interval",
-                seconds=max(5.0, s.recheck_interval),
-                id="heartbeat",
+                seconds=every,
+                jitter=jitter or None,
+                misfire_grace_time=int(max(1, every)),
                 max_instances=1,
                 coalesce=True,
+                next_run_time=now,
+                id=job_id,
             )
         server = await metrics.serve(self.settings, self.engine) if s.health_port else None
         scheduler.start()
