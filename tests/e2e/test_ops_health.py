@@ -94,12 +94,11 @@ def test_an_unreachable_site_sends_one_ops_alert_and_one_recovered_alert(
     replay_site.stop()  # connection refused for every request
     wait_until("the ops alert", lambda: "ops_failure" in kinds_at(webhook_sink, "/ops"))
     # It keeps failing for many more requests and cycles: still that one alert.
-    feeds_tried = replay_site.count("/ops/feed/")
     time.sleep(2.5)
     assert kinds_at(webhook_sink, "/ops") == ["ops_failure"]
+    assert monitor.log().count("discovery source failed") >= 4  # failing on, alerting once
     replay_site.start()  # same port
     wait_until("the recovery", lambda: "ops_recovered" in kinds_at(webhook_sink, "/ops"))
-    assert replay_site.count("/ops/feed/") > feeds_tried
     time.sleep(1)
     assert monitor.stop(daemon) == 0
     assert kinds_at(webhook_sink, "/ops") == ["ops_failure", "ops_recovered"]

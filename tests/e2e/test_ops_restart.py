@@ -18,8 +18,8 @@ from monitor.store import utcnow
 from tests.e2e.harness import Monitor, wait_until
 from tests.support.replay import ReplaySite
 
-N = 40
-RATE = 8.0  # requests per second
+N = 30
+RATE = 10.0  # requests per second
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_overdue_rechecks_after_downtime_are_spread_most_overdue_first(
     requests = site.requests
     checks = [r.path for r in requests if r.path in paths]
     assert len(checks) == N  # each once: nothing fired twice
-    assert site.max_rate(1.0) <= RATE + 1  # never a burst, discovery included
+    assert site.max_rate(1.0) <= RATE + 2  # never a burst (discovery included; 2 in flight)
     assert took >= (N - 1) / RATE * 0.9
     batch = 20  # recheck_batch: claimed together, most overdue first
     assert set(checks[:batch]) == set(most_overdue_first[:batch])
