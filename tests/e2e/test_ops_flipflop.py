@@ -104,7 +104,7 @@ def test_after_a_real_edit_a_page_flipping_per_request_is_never_alerted_again(
     wait_until("the edit", lambda: "changed" in outcomes(watched, url))
     flipping_from = len(outcomes(watched, url))
     replay_site.alternate(PATH, [original, edited])  # then A, B, A, B … one per request
-    seen = checks_after(watched, url, flipping_from + 8)
+    seen = checks_after(watched, url, flipping_from + 6)
     assert watched.stop(daemon) == 0
     flips = seen[flipping_from:]
     assert "reversion_held" in flips and "reversion_dropped" in flips
@@ -166,7 +166,7 @@ def test_alternating_from_the_first_fetch_alerts_at_most_the_first_change(
     url = replay_site.url(PATH)
     replay_site.alternate(PATH, [replay_site.body(PATH), EDITED.read_bytes()])
     daemon = watched.start()
-    seen = checks_after(watched, url, 10)
+    seen = checks_after(watched, url, 8)
     assert watched.stop(daemon) == 0
     assert seen[:2] == ["new", "changed"]
     assert set(seen[2:]) == {"reversion_held", "reversion_dropped"}

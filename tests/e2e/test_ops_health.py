@@ -16,7 +16,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 from monitor.health import Cycle, SiteHealth, observe
 from monitor.models import FetchLog
@@ -76,29 +76,60 @@ def get(url: str) -> tuple[int, str, bytes]:
         return exc.code, exc.headers["content-type"], exc.read()
 
 
-def failing_requests(monitor: Monitor) -> int:
-    with monitor.db() as db:
-        return len(db.exec(select(FetchLog).where(col(FetchLog.error).is_not(None))).all())
-
-
-def test_an_unreachable_site_sends_one_ops_alert_and_one_recovered_alert(
+def test_an_unreachable_site_sends_one_ops_alert_then_one_recovered_and_healthz_follows(
     monitor: Monitor, replay_site: ReplaySite, webhook_sink: WebhookSink
 ) -> None:
-    paths = replay_site.paths("article")[:3]
+    """The site goes away (connection refused) and comes back; /healthz, status and /metrics
+    tell the same story as the one ops alert and the one recovery notice."""
+    port = free_port()
     monitor.set(
+        health_port=port,
         notify_urls=f"ops={webhook_sink.json_url('/ops')} {webhook_sink.json_url('/news')}",
-        **publish_only(replay_site, paths),
+        **publish_only(replay_site, replay_site.paths("article")[:3]),
     )
+    unhealthy = monitor.cli("status", "--json")
+    assert unhealthy.returncode == 1
+    assert json.loads(unhealthy.stdout)["problems"] == ["discovery has never run"]
     daemon = monitor.start()
+    base = f"http://127.0.0.1:{port}"
+
+    def healthz(code: int) -> dict[str, Any]:
+        """The /healthz JSON when it answers ``code``, else nothing."""
+        try:
+            status, ctype, body = get(base + "/healthz")
+        except OSError:
+            return {}
+        return dict(json.loads(body)) if status == code and ctype == "application/json" else {}
+
     wait_until("the articles", lambda: len(monitor.articles()) == 3 and monitor.alerts())
+    healthy = wait_until("/healthz 200", lambda: healthz(200))
+    assert healthy["healthy"] is True and healthy["problems"] == []
+    status, ctype, metrics = get(base + "/metrics")
+    assert status == 200 and ctype.startswith("text/plain")
+    assert b'cphmon_requests_total{status="200"}' in metrics
+    assert b"cphmon_checks_total" in metrics
+    ok = monitor.cli("status", "--json")
+    assert ok.returncode == 0 and json.loads(ok.stdout)["healthy"] is True
+
     replay_site.stop()  # connection refused for every request
     wait_until("the ops alert", lambda: "ops_failure" in kinds_at(webhook_sink, "/ops"))
-    # It keeps failing for many more requests and cycles: still that one alert.
-    time.sleep(2.5)
+    failing = wait_until("/healthz 503", lambda: healthz(503))
+    assert failing["healthy"] is False
+    assert any("site failing since" in p for p in failing["problems"])
+    assert failing["site_failing_cycles"] >= 3
+    bad = monitor.cli("status", "--json")
+    assert bad.returncode == 1 and json.loads(bad.stdout)["healthy"] is False
+    assert monitor.cli("status", "--quiet").returncode == 1
+    _, _, metrics = get(base + "/metrics")
+    assert b'cphmon_requests_total{status="error"}' in metrics
+    assert get(base + "/nope")[0] == 404
+    # It kept failing for many more requests and cycles: still that one alert.
+    assert monitor.log().count("discovery source failed") >= 4
     assert kinds_at(webhook_sink, "/ops") == ["ops_failure"]
-    assert monitor.log().count("discovery source failed") >= 4  # failing on, alerting once
+
     replay_site.start()  # same port
     wait_until("the recovery", lambda: "ops_recovered" in kinds_at(webhook_sink, "/ops"))
+    wait_until("/healthz 200 again", lambda: healthz(200))
     time.sleep(1)
     assert monitor.stop(daemon) == 0
     assert kinds_at(webhook_sink, "/ops") == ["ops_failure", "ops_recovered"]
@@ -132,59 +163,6 @@ def test_a_redesign_that_breaks_extraction_sends_one_ops_alert_to_the_catch_all_
         outcomes = {r.outcome for r in db.exec(select(FetchLog).where(FetchLog.status == 200))}
     assert "extraction_failed" in outcomes
     assert all(a.version_count == 1 for a in monitor.articles())  # nothing stored as an edit
-
-
-def test_healthz_answers_200_then_503_while_failing_and_metrics_count_requests(
-    monitor: Monitor, replay_site: ReplaySite, webhook_sink: WebhookSink
-) -> None:
-    port = free_port()
-    monitor.set(
-        health_port=port,
-        failure_threshold=2,
-        notify_urls=webhook_sink.json_url(),
-        **publish_only(replay_site, replay_site.paths("article")[:2]),
-    )
-    unhealthy = monitor.cli("status", "--json")
-    assert unhealthy.returncode == 1
-    assert json.loads(unhealthy.stdout)["problems"] == ["discovery has never run"]
-    daemon = monitor.start()
-    base = f"http://127.0.0.1:{port}"
-
-    def healthz(code: int) -> dict[str, Any]:
-        """The /healthz JSON when it answers ``code``, else nothing."""
-        try:
-            status, ctype, body = get(base + "/healthz")
-        except OSError:
-            return {}
-        return dict(json.loads(body)) if status == code and ctype == "application/json" else {}
-
-    healthy = wait_until("/healthz 200", lambda: healthz(200))
-    assert healthy["healthy"] is True and healthy["problems"] == []
-    status, ctype, metrics = get(base + "/metrics")
-    assert status == 200 and ctype.startswith("text/plain")
-    assert b'cphmon_requests_total{status="200"}' in metrics
-    assert b"cphmon_checks_total" in metrics
-    ok = monitor.cli("status", "--json")
-    assert ok.returncode == 0 and json.loads(ok.stdout)["healthy"] is True
-    assert monitor.cli("status", "--quiet").returncode == 0
-
-    replay_site.fault("*", "status", status=503)
-    failing = wait_until("/healthz 503", lambda: healthz(503), timeout=30)
-    assert failing["healthy"] is False
-    assert any("site failing since" in p for p in failing["problems"])
-    assert failing["site_failing_cycles"] >= 2
-    assert failing_requests(monitor) > 0
-    bad = monitor.cli("status", "--json")
-    assert bad.returncode == 1 and json.loads(bad.stdout)["healthy"] is False
-    assert monitor.cli("status", "--quiet").returncode == 1
-    assert monitor.cli("status").returncode == 1
-    _, _, metrics = get(base + "/metrics")
-    assert b'cphmon_requests_total{status="503"}' in metrics
-    assert get(base + "/nope")[0] == 404
-
-    replay_site.clear_faults()
-    wait_until("/healthz 200 again", lambda: healthz(200), timeout=30)
-    assert monitor.stop(daemon) == 0
 
 
 def test_json_logs_are_one_json_object_per_line(monitor: Monitor, replay_site: ReplaySite) -> None:
