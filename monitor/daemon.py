@@ -24,7 +24,7 @@ from sqlalchemy import Engine, delete
 from sqlmodel import col
 
 from monitor import metrics
-from monitor.alerts.deliver import deliver_due
+from monitor.alerts.deliver import deliver_due, release_deliveries
 from monitor.alerts.targets import Target, load_targets
 from monitor.check import Context, Report, check
 from monitor.classify import load_rules
@@ -109,8 +109,17 @@ class Daemon:
                 and take_over_lease(self.engine, DAEMON_LEASE, held.owner, self.owner, ttl)
             ):
                 # killed (SIGKILL, OOM) without releasing the lock: don't refuse restarts
-                # until its lease expires; its article claims still wait for their leases
-                log.warning("daemon %s is gone: taking over its SQLite lock", held.owner)
+                # until its lease expires, and don't leave the articles and deliveries it
+                # held idle until theirs do (up to lease_seconds): nobody else can finish them
+                claims = release_claims(self.engine, held.owner)
+                sends = release_deliveries(self.engine, held.owner)
+                log.warning(
+                    "daemon %s is gone: taking over its SQLite lock, %d article claims and "
+                    "%d deliveries",
+                    held.owner,
+                    claims,
+                    sends,
+                )
                 return
             until = (
                 held.expires_at.isoformat(timespec="seconds") if held and held.expires_at else "?"

@@ -335,6 +335,25 @@ def _record(
     return DeliveryReport(sent, failed, retried)
 
 
+def release_deliveries(engine: Engine, owner: str) -> int:
+    """Give back the delivery leases of ``owner``, a process known to be dead: due at once.
+
+    A send it had in flight may have reached its target before it died: the same
+    at-least-once window as a lease that expires, only shorter (the idempotency key is kept).
+    """
+    with session(engine) as db:
+        result = db.execute(
+            update(Delivery)
+            .where(
+                col(Delivery.lease_owner) == owner,
+                col(Delivery.status) == DeliveryStatus.PENDING,
+            )
+            .values(lease_owner=None, lease_expires=None)
+            .execution_options(synchronize_session=False)
+        )
+        return cast(CursorResult[Any], result).rowcount or 0
+
+
 def _defer(
     engine: Engine, owner: str, items: list[_Claimed], failed_id: int, result: SendResult
 ) -> DeliveryReport:
