@@ -152,6 +152,7 @@ def change_kinds(mon: Monitor, url: str) -> list[list[str]]:
 
 
 def gone_articles(mon: Monitor) -> list[str]:
+    """Articles taken for deleted, or suspected of it (a first 404 awaiting confirmation)."""
     return [a.url for a in mon.articles() if a.status == "gone" or a.missing_since is not None]
 
 
