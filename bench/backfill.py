@@ -11,7 +11,8 @@ server runs in its own process too, so it does not share the backfill's interpre
 
 The machine is shared, so wall time is noisy; ``--breakdown`` reports process CPU per article by
 stage (exclusive: a stage's figure does not include the stages it calls), which is what decides
-the rate once the machine is idle.
+the rate once the machine is idle. The replay server's CPU per article is reported too: it runs
+on the same cores. ``--repeat K`` runs each size K times (the rate varies with the machine's load).
 
 Target: at least 300 articles/s on a 2-core machine, and peak RSS flat in N.
 """
@@ -44,9 +45,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process of this host has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.contextmanager
-def replay_server(n: int) -> Iterator[str]:
-    """``python -m tests.support.replay --synthetic N`` in its own process; yields the origin."""
+def replay_server(n: int) -> Iterator[tuple[str, int]]:
+    """``python -m tests.support.replay --synthetic N`` in its own process; yields the origin
+    and the server's pid."""
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.support.replay", "--synthetic", str(n), "--port", str(port)],
@@ -66,7 +74,7 @@ def replay_server(n: int) -> Iterator[str]:
                     err = proc.stderr.read().decode() if proc.stderr else ""
                     raise RuntimeError(f"replay server did not start: {err}") from None
                 time.sleep(0.1)
-        yield origin
+        yield origin, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -119,10 +127,11 @@ class _Stages:
         check_module.lock_claimed = self.wrap(
             "record: lock_claimed (SELECT … FOR UPDATE)", check_module.lock_claimed
         )
-        check_module._add_change = self.wrap(
-            "record: _add_change (+flush)", check_module._add_change
+        check_module._add_change = self.wrap("record: _add_change", check_module._add_change)
+        check_module._insert = self.wrap(
+            "record: Core INSERTs (version, change, fetch log)", check_module._insert
         )
-        check_module.Version = self.wrap("record: Version(…) construction", check_module.Version)  # type: ignore[misc]
+        check_module._same_story = self.wrap("record: _same_story", check_module._same_story)
         Session.commit = self.wrap("commit (flush of pending rows + COMMIT)", Session.commit)  # type: ignore[method-assign]
         backfill_module.add_candidates = self.wrap("add_candidates", backfill_module.add_candidates)
         backfill_module.plan_batch = self.wrap(
@@ -202,6 +211,7 @@ def main() -> None:
     parser.add_argument("--profile", help="write cProfile stats of the largest size here")
     parser.add_argument("--postgres", action="store_true", help="use CPHMON_TEST_PG_URL")
     parser.add_argument("--breakdown", action="store_true", help="CPU ms per article by stage")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each size")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--origin", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
@@ -210,8 +220,8 @@ def main() -> None:
         _child(args)
         return
     results = []
-    for n in sorted(args.sizes):
-        with replay_server(n) as origin, _database(args.postgres) as url:
+    for n in [size for size in sorted(args.sizes) for _ in range(max(args.repeat, 1))]:
+        with replay_server(n) as (origin, server_pid), _database(args.postgres) as url:
             command = [sys.executable, __file__, "--child", str(n), "--origin", origin]
             if url:
                 command += ["--database-url", url]
@@ -220,15 +230,19 @@ def main() -> None:
             if args.breakdown:
                 command.append("--breakdown")
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            server_cpu = _process_cpu(server_pid)
             out = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+            server_cpu = _process_cpu(server_pid) - server_cpu
             result = json.loads(out.stdout.strip().splitlines()[-1])
+            result["server_cpu_ms_per_article"] = round(server_cpu / n * 1000, 2)
         results.append(result)
         verdict = "ok" if result["per_second"] >= TARGET_PER_SECOND else "BELOW TARGET"
         print(
             f"{n:>6,} articles: {result['seconds']:>6.2f} s  {result['per_second']:>6.1f}/s "
             f"({verdict} {TARGET_PER_SECOND:.0f}/s)  peak RSS {result['peak_rss_mib']:.1f} MiB  "
             f"CPU {result['cpu_ms_per_article']:.2f} ms/article "
-            f"(= {result['cpu_bound_per_second']:.0f}/s on an idle core)",
+            f"(= {result['cpu_bound_per_second']:.0f}/s on an idle core)  "
+            f"server CPU {result['server_cpu_ms_per_article']:.2f} ms/article",
             flush=True,
         )
         for stage, ms in result.get("cpu_ms_by_stage", {}).items():
