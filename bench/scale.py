@@ -182,6 +182,7 @@ def sweep(
         results: list[dict[str, Any]] = []
         for _round in range(rounds):
             start = _utcnow()
+            cpu_before = sum(_cpu_seconds(p.pid) for p in procs)
             _set_due(engine, start - timedelta(seconds=1), forget_validators=unchanged)
             done = select(func.count()).where(col(Article.last_checked) >= start)
             _wait(f"{n} checks", lambda: _count(engine, done) >= n, 600)  # noqa: B023
@@ -193,6 +194,7 @@ def sweep(
                     select(FetchLog.url, FetchLog.worker).where(col(FetchLog.at) >= start)
                 ).all()
             seconds = (last - start).total_seconds()
+            cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu_before
             by_url = Counter(u for u, _ in fetches)
             results.append(
                 {
@@ -200,6 +202,7 @@ def sweep(
                     "fetches": len(fetches),
                     "twice": sum(1 for c in by_url.values() if c > 1),
                     "share": sorted(Counter(w for _, w in fetches).values(), reverse=True),
+                    "cpu_ms": cpu / n * 1000,
                 }
             )
             _set_due(engine, _utcnow() + FAR)
@@ -222,7 +225,17 @@ def sweep(
         "twice": max(r["twice"] for r in results),
         "fetches": results[-1]["fetches"],
         "share": results[-1]["share"],
+        "cpu_ms": statistics.median(r["cpu_ms"] for r in results),
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _discovered(engine: Engine) -> bool:
@@ -353,7 +366,10 @@ def main() -> None:
         load(origin, url, data_dir, args.articles)
         answer = "200 unchanged" if args.unchanged else "304 Not Modified"
         print(f"\nre-check throughput, every article due at once, the site answers {answer}")
-        print(f"{'workers':>7} {'seconds':>8} {'checks/s':>9} {'speed-up':>9}  per worker")
+        print(
+            f"{'workers':>7} {'seconds':>8} {'checks/s':>9} {'speed-up':>9} "
+            f"{'worker CPU ms/check':>20}  checks per worker"
+        )
         base = None
         for workers in args.workers:
             r = sweep(origin, url, data_dir, workers, args.rounds, args.unchanged)
@@ -362,7 +378,7 @@ def main() -> None:
                 print(f"  !! {r['twice']} articles fetched twice in one sweep")
             print(
                 f"{workers:>7} {r['seconds']:>8.2f} {r['per_second']:>9.0f} "
-                f"{r['per_second'] / base:>8.2f}x  {r['share']}"
+                f"{r['per_second'] / base:>8.2f}x {r['cpu_ms']:>20.1f}  {r['share']}"
             )
         m = min(args.articles, 200)
         print(f"\ndatabase round trips per check ({m} checks, one worker in this process)")

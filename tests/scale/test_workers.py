@@ -14,7 +14,7 @@ must hold, whatever the number of workers:
   per worker;
 * a killed worker loses nothing: its claims are retaken by another worker once their lease
   has expired (not before), and the edit it was fetching is alerted once. On SQLite the
-  restarted daemon takes over the dead one's lock at once.
+  restarted daemon takes over the dead one's lock and claims at once.
 """
 
 from __future__ import annotations
@@ -130,10 +130,12 @@ def test_workers_share_the_work_alert_once_and_stay_within_the_rate_limit(setup:
     killed_at = time.monotonic()
     orphans = _leases_of(monitor, owner)  # url -> lease expiry (epoch)
     assert victim in orphans
-    if setup.workers == 1:  # SQLite: the restart takes over the dead daemon's lock at once
+    if setup.workers == 1:  # SQLite: the restart takes over the dead daemon's lock at once,
+        # and with it the claims nobody else could finish (the holder is known dead)
         procs.append(monitor.start("w0-restarted"))
         wait_until("the restart", lambda: "started" in monitor.log("w0-restarted"), timeout=20)
-        assert f"daemon {owner} is gone: taking over" in monitor.log("w0-restarted")
+        taken_over = f"daemon {owner} is gone: taking over its SQLite lock, {len(orphans)} article"
+        assert taken_over in monitor.log("w0-restarted")
 
     # A new article (found in the feed by one worker) and edits in waves, all while running.
     added = site.add_article(
@@ -160,13 +162,13 @@ def test_workers_share_the_work_alert_once_and_stay_within_the_rate_limit(setup:
 
     expected = 1 + len(edited_relevant) + 1  # the victim, the edits, the new article
     sink.wait_for(expected, timeout=90)
-    time.sleep(LEASE + 1)  # room for a late duplicate to show up
+    time.sleep(2)  # room for a duplicate webhook request to show up
     for proc in procs:  # SIGTERM to all first: they drain in parallel
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
     for proc in procs:
         if proc is not dead:
-            assert monitor.stop(proc) == 0
+            assert proc.wait(timeout=15) == 0
     stopped_at = time.monotonic()
 
     # Exactly once: one alert per story, one delivery per alert, one webhook request each.
@@ -197,12 +199,15 @@ def test_workers_share_the_work_alert_once_and_stay_within_the_rate_limit(setup:
     assert 1 <= site.count("/feed/") <= ran_for / (0.8 * POLL) + 1
     assert 1 <= site.count("/sitemap_index.xml") <= ran_for / (0.8 * SITEMAP) + 1
 
-    # The killed worker's claims were retaken after their lease, by another worker.
+    # The killed worker's claims were retaken by another worker: on PostgreSQL (the others
+    # cannot know it is dead) only once their lease had expired; on SQLite by the restart.
     fetch_log = _fetch_log(monitor, since=killed_at + offset)
     for url, expires in orphans.items():
         later = [r.time for r in requests if site.url(r.path) == url and r.time > killed_at]
         assert later, f"{url} (claimed by the killed worker) was never checked again"
-        assert min(later) >= expires - offset - TOLERANCE, f"{url} retaken before its lease ended"
+        if setup.workers > 1:
+            retaken = min(later) >= expires - offset - TOLERANCE
+            assert retaken, f"{url} retaken before its lease ended"
         assert any(w != owner for w in fetch_log.get(url, [])), f"{url} not recorded by another"
     assert not _leases_of(monitor, owner), "claims of the dead worker left behind"
 
