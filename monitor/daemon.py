@@ -87,6 +87,7 @@ class Daemon:
     targets: list[Target] = field(init=False)
     stopping: asyncio.Event = field(init=False)
     _inflight: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
+    _jobs: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.engine = get_engine(self.settings)
@@ -189,7 +190,7 @@ class Daemon:
         for job_id, job, every, jitter in jobs:
             # one run at a time, missed runs coalesced, a late run still runs within a period
             scheduler.add_job(
-                job,
+                self._tracked(job),
                 "interval",
                 seconds=every,
                 jitter=jitter or None,
@@ -207,6 +208,7 @@ class Daemon:
         scheduler.pause()
         await self._drain()
         scheduler.shutdown(wait=False)
+        await self._finish_jobs()
         if server is not None:
             server.close()
 
@@ -215,6 +217,33 @@ class Daemon:
             _done, pending = await asyncio.wait(self._inflight, timeout=STOP_GRACE)
             for task in pending:
                 task.cancel()  # abandoned: its lease is released below, nothing was written
+
+    def _tracked(self, job: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+        """A job the shutdown can wait for, and that ends quietly when abandoned at shutdown."""
+
+        async def run() -> Any:
+            task = asyncio.current_task()
+            assert task is not None
+            self._jobs.add(task)
+            try:
+                return await job()
+            except asyncio.CancelledError:
+                log.info("job %s abandoned at shutdown", getattr(job, "__name__", job))
+                return None
+            finally:
+                self._jobs.discard(task)
+
+        run.__name__ = getattr(job, "__name__", "job")
+        return run
+
+    async def _finish_jobs(self) -> None:
+        """Let running jobs finish their bookkeeping (their checks are done or cancelled)."""
+        if self._jobs:
+            _done, pending = await asyncio.wait(set(self._jobs), timeout=1.0)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
 
     async def _shutdown(self) -> None:
         await self.ctx.fetcher.aclose()
