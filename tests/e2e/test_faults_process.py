@@ -68,6 +68,12 @@ def _first_round(mon: Monitor, since: object) -> None:
     )
 
 
+def _started(mon: Monitor, name: str) -> float:
+    """When the daemon logging to ``name`` was up (imports done, jobs scheduled)."""
+    wait_until(f"{name} to start", lambda: "started: watching" in mon.log(name), timeout=30)
+    return time.monotonic()
+
+
 def _changed(mon: Monitor) -> list[int]:
     return [a.id or 0 for a in mon.alerts() if a.kind == "changed"]
 
@@ -96,8 +102,8 @@ def test_kill_9_during_a_fetch_then_restart_records_the_edit_once(
         _assert_intact(mon)
         assert mon.article(replay_site.url(CORRECTED)).version_count == 1
         replay_site.clear_faults()
-        restarted = time.monotonic()
         second = mon.start("second")
+        restarted = _started(mon, "second")
         wait_until("the edit's alert", lambda: webhook_sink.delivered, timeout=LEASE + 20)
         recovered_in = time.monotonic() - restarted
         time.sleep(2)  # more rounds: no second alert, no second delivery
@@ -127,8 +133,8 @@ def test_kill_9_during_a_delivery_then_restart_sends_the_alert_once(
         mon.kill(first)
         _assert_intact(mon)
         smtp_sink.recover()
-        restarted = time.monotonic()
         second = mon.start("second")
+        restarted = _started(mon, "second")
         wait_until("the mail", lambda: smtp_sink.messages, timeout=NOTIFY_TIMEOUT * 2 + 45)
         delivered_in = time.monotonic() - restarted
         time.sleep(2)
@@ -157,7 +163,7 @@ def test_kill_9_at_random_moments_while_edits_arrive_loses_and_doubles_nothing(
     try:
         for round_no, (path, old, new) in enumerate(HEADLINE_EDITS):
             daemon = mon.start(f"round{round_no}")
-            wait_until("the daemon to start", lambda n=round_no: "started" in mon.log(f"round{n}"))
+            _started(mon, f"round{round_no}")
             replay_site.edit(path, lambda html, old=old, new=new: html.replace(old, new))
             time.sleep(rng.uniform(0.1, 3.0))  # somewhere in fetching, writing or delivering
             assert daemon.poll() is None, f"round {round_no} daemon died on its own {note}"
