@@ -45,6 +45,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _process_cpu(pid: int) -> float:
     """CPU seconds (user + system) a process of this host has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -121,6 +126,9 @@ class _Stages:
 
         Fetcher.get = self.wrap_async("fetch (httpx, robots, limiter)", Fetcher.get)  # type: ignore[method-assign]
         check_module.extract = self.wrap("extract", check_module.extract)
+        backfill_module._Offload.__call__ = self.wrap_async(  # type: ignore[method-assign]
+            "offload (IPC to the extract+classify process)", backfill_module._Offload.__call__
+        )
         check_module.classify = self.wrap("classify", check_module.classify)
         check_module.diff_articles = self.wrap("diff", check_module.diff_articles)
         check_module.record = self.wrap("record (store, minus the above)", check_module.record)
@@ -169,6 +177,7 @@ def run_once(
             dry_run=False,
         )
         started, cpu_started = time.perf_counter(), time.process_time()
+        children_started = _children_cpu()
         if profile:
             import cProfile
 
@@ -179,7 +188,9 @@ def run_once(
             counts = asyncio.run(coro)
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
+        children = _children_cpu() - children_started  # the extract+classify process, if any
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        children_peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if counts.fetched != n or counts.failed:
         raise SystemExit(f"backfill stored {counts.fetched} of {n} ({counts.failed} failed)")
     result: dict[str, Any] = {
@@ -190,6 +201,8 @@ def run_once(
         "cpu_bound_per_second": round(n / cpu, 1),
         "relevant": counts.relevant,
         "peak_rss_mib": round(peak_kib / 1024, 1),
+        "worker_cpu_ms_per_article": round(children / n * 1000, 2),
+        "worker_peak_rss_mib": round(children_peak_kib / 1024, 1),
         "rss_before_run_mib": round(rss_before / 1024, 1),
     }
     if stages is not None:
@@ -242,7 +255,9 @@ def main() -> None:
             f"({verdict} {TARGET_PER_SECOND:.0f}/s)  peak RSS {result['peak_rss_mib']:.1f} MiB  "
             f"CPU {result['cpu_ms_per_article']:.2f} ms/article "
             f"(= {result['cpu_bound_per_second']:.0f}/s on an idle core)  "
-            f"server CPU {result['server_cpu_ms_per_article']:.2f} ms/article",
+            f"server CPU {result['server_cpu_ms_per_article']:.2f} ms/article  "
+            f"worker CPU {result['worker_cpu_ms_per_article']:.2f} ms/article "
+            f"(peak RSS {result['worker_peak_rss_mib']:.1f} MiB)",
             flush=True,
         )
         for stage, ms in result.get("cpu_ms_by_stage", {}).items():

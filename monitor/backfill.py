@@ -29,12 +29,17 @@ import asyncio
 import contextlib
 import logging
 import os
+import pickle
 import re
+import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin
@@ -42,10 +47,12 @@ from urllib.parse import urljoin
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from monitor.check import Context, Report, check
+from monitor.check import Context, Prepared, Report, check, prepare, remember
+from monitor.classify import Rules
 from monitor.daemon import make_context
 from monitor.db import session
 from monitor.discover import merge, read_sitemap_index, read_source
+from monitor.fetch import FetchResult
 from monitor.models import Article, ArticleStatus, Checkpoint, UrlAlias
 from monitor.settings import Settings
 from monitor.store import (
@@ -58,7 +65,8 @@ from monitor.store import (
     utcnow,
     worker_name,
 )
-from scrapers.article import Candidate
+from scrapers.article import Article as Page
+from scrapers.article import Candidate, ExtractionFailure
 from scrapers.cphpost import DiscoveryError, SitemapRef, parse_feed, parse_listing, parse_sitemap
 
 log = logging.getLogger(__name__)
@@ -70,6 +78,7 @@ BACKFILL_LEASE = "backfill"  # one backfill per database; names the process that
 LEASE_TTL = 60.0  # renewed every LEASE_TTL / 3 while the backfill runs
 MAX_BATCH = 100  # candidates planned (and leased) per transaction
 _NEW_VERSION = frozenset({"new", "changed"})
+OFFLOAD_AFTER = 200  # claims planned before extraction and classification move to a process
 _URL_DAY = re.compile(r"/(\d{4})-(\d{2})-(\d{2})/")
 _PAGE_NUMBER = re.compile(r"/page/(\d+)/")
 _DAY = timedelta(days=1)
@@ -373,6 +382,139 @@ def _dead_here(owner: str) -> bool:
     return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
 
 
+# Extraction and classification in a worker process ---------------------------------------------
+
+
+class _Offload:
+    """Runs :func:`monitor.check.prepare` (extraction, fingerprint, classification: pure, and
+    most of a check's CPU) in one worker process, so it overlaps the event loop's HTTP and
+    database work on another core.
+
+    The worker is a fresh interpreter (``python -c``, the parent's ``sys.path``) joined by a
+    socket pair: it neither inherits this process's threads, connections and locks (fork)
+    nor re-runs its main module (multiprocessing's spawn). Jobs and answers are pickled; the
+    event loop reads answers when the socket is readable (no executor threads to wake).
+    Checks run ``prepare`` inline while the worker starts (about a second) and for good once
+    it has ended (its unanswered jobs too); an exception ``prepare`` raises in the worker is
+    raised here, as inline.
+    """
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.ready = False
+        self.waiting: dict[int, asyncio.Future[tuple[bool, Any]]] = {}
+        self.jobs = 0
+        self.loop = asyncio.get_running_loop()
+        ours, theirs = socket.socketpair()
+        code = (  # the rules are read before the slow import: a large rules file never waits
+            "import sys; from multiprocessing.connection import Connection; "
+            "conn = Connection(int(sys.argv[1])); rules = conn.recv_bytes(); "
+            "from monitor.backfill import _serve; _serve(conn, rules)"
+        )
+        self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [sys.executable, "-c", code, str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+            start_new_session=True,  # Ctrl-C stops the backfill, which then stops the worker
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.conn.send_bytes(_dumps(ctx.rules))
+        self.loop.add_reader(self.conn.fileno(), self._readable)
+
+    async def __call__(self, claim: Claim, result: FetchResult) -> Page | ExtractionFailure:
+        ctx = self.ctx
+        site = ctx.settings.site_url
+        prepared: Prepared | None = None
+        if self.ready and self.process is not None:
+            self.jobs += 1
+            job, answer = self.jobs, self.loop.create_future()
+            self.waiting[job] = answer
+            try:
+                self.conn.send_bytes(_dumps((job, result, site, claim.fingerprint)))
+                ok, value = await answer
+            except (OSError, _WorkerEnded):
+                ok, value = True, None  # the worker is gone: prepare it here
+            finally:
+                self.waiting.pop(job, None)
+            if not ok:
+                raise value
+            prepared = value
+        if prepared is None:
+            prepared = prepare(result, site, ctx.rules, claim.fingerprint)
+        page, fp, verdict = prepared
+        remember(ctx, fp, verdict)
+        return page
+
+    def _readable(self) -> None:
+        try:
+            while self.conn.poll():
+                job, ok, value = pickle.loads(self.conn.recv_bytes())
+                if job == 0:
+                    self.ready = True
+                elif (answer := self.waiting.get(job)) is not None and not answer.done():
+                    answer.set_result((ok, value))
+        except (EOFError, OSError):
+            if self.process is not None:
+                log.warning("backfill worker process ended: extracting in this process")
+            self.close()
+
+    def close(self) -> None:
+        """Stop the worker (it ends at the socket's end); unanswered checks prepare inline."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        self.ready = False
+        with contextlib.suppress(ValueError, OSError):
+            self.loop.remove_reader(self.conn.fileno())
+        self.conn.close()
+        for answer in self.waiting.values():
+            if not answer.done():
+                answer.set_exception(_WorkerEnded())
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+class _WorkerEnded(Exception):
+    pass
+
+
+def _dumps(value: Any) -> bytes:
+    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+
+def _serve(conn: Connection, pickled_rules: bytes) -> None:
+    """The worker process: ``(job, result, site, known)`` answered with ``(job, ok, prepared
+    or the exception)`` until the socket closes; job 0 says it is ready."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        rules: Rules = pickle.loads(pickled_rules)
+        conn.send_bytes(_dumps((0, True, None)))
+        while True:
+            job, result, site, known = pickle.loads(conn.recv_bytes())
+            try:
+                answer = _dumps((job, True, prepare(result, site, rules, known)))
+            except Exception as exc:
+                try:
+                    answer = _dumps((job, False, exc))
+                except Exception:  # an exception that does not pickle
+                    answer = _dumps((job, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+            conn.send_bytes(answer)
+    except (EOFError, OSError):
+        return  # the backfill closed its end (or is gone)
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 # The run ---------------------------------------------------------------------------------------
 
 
@@ -412,6 +554,7 @@ class _Run:
         self.batch = _batch_size(settings)
         self.queue: asyncio.Queue[tuple[Claim, _Unit] | None] = asyncio.Queue(self.batch)
         self.ctx: Context | None = None
+        self.offload: _Offload | None = None
         self.units_total: int | None = None  # sitemaps or listing pages this run expects
         self.units_read = 0.0  # of them, planned so far (a fraction for the current one)
         self.started = time.monotonic()
@@ -453,6 +596,9 @@ class _Run:
                 *workers, *([heartbeat] if heartbeat else []), return_exceptions=True
             )
             await ctx.fetcher.aclose()
+            if self.offload is not None:
+                ctx.offload = None
+                self.offload.close()
             if not self.dry_run:
                 release_claims(self.engine, self.owner)
                 release_lease(self.engine, BACKFILL_LEASE, self.owner, ran=completed)
@@ -660,6 +806,7 @@ class _Run:
                 self.counts.planned += plan.needed if room is None else min(plan.needed, room)
             else:
                 self.counts.planned += len(plan.claims)
+                self._maybe_offload()
             self.units_read = read_before + min(1.0, (index + 1) * self.batch / len(wanted))
             self._estimate()
             self._report()
@@ -667,6 +814,16 @@ class _Run:
                 unit.outstanding += 1
                 await self.queue.put((claim, unit))
         self.units_read = read_before + 1
+
+    def _maybe_offload(self) -> None:
+        """Move extraction and classification to a worker process once the run is long
+        enough to repay starting it (about a second of CPU), when there is a core for it."""
+        ctx = self.ctx
+        if self.offload is not None or ctx is None or ctx.offload is not None:
+            return
+        if self.counts.planned >= OFFLOAD_AFTER and _cores() > 1:
+            self.offload = _Offload(ctx)
+            ctx.offload = self.offload
 
     async def _close(self, unit: _Unit) -> None:
         unit.closed = True

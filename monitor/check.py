@@ -9,7 +9,7 @@ none of it — and the lease on the article simply expires, so another check red
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,6 +49,9 @@ class Context:
     owner: str
     alerts_enabled: bool = True  # the backfill turns alerts off unless --alert
     verdicts: dict[str, Classification] = field(default_factory=dict)  # by fingerprint
+    # Runs prepare() for a fetched page elsewhere (the backfill: in a worker process) and
+    # returns the page, having remember()ed its verdict; None: prepare() runs inline.
+    offload: Callable[[Claim, FetchResult], Awaitable[Page | ExtractionFailure]] | None = None
 
 
 @dataclass(slots=True)
@@ -79,23 +82,43 @@ async def check(ctx: Context, claim: Claim, now: datetime | None = None) -> Repo
     """Fetch one claimed article and record what happened."""
     result = await ctx.fetcher.get(claim.url, etag=claim.etag, last_modified=claim.last_modified)
     page: Page | ExtractionFailure | None = None
-    if result.ok:
-        page = extract(result.body, result.final_url, ctx.settings.site_url, result.encoding)
-        page = refuse_garbled(page, result.body)
-        if isinstance(page, Page):
-            _classify_early(ctx, claim, page)
+    if result.ok and ctx.offload is not None:
+        page = await ctx.offload(claim, result)
+    elif result.ok:
+        site = ctx.settings.site_url
+        page, fp, verdict = prepare(result, site, ctx.rules, claim.fingerprint)
+        remember(ctx, fp, verdict)
     return record(ctx, claim, result, page, now or utcnow())
 
 
-def _classify_early(ctx: Context, claim: Claim, page: Page) -> None:
-    """Classify new content before the write transaction opens (it is pure and the slowest
-    step), so no writer holds the database lock while it runs. Unchanged pages skip it."""
+Prepared = tuple[Page | ExtractionFailure, str | None, Classification | None]
+
+
+def prepare(result: FetchResult, site: str, rules: Rules, known: str | None) -> Prepared:
+    """The pure part of a check: the page extracted from a 200 (refused when garbled), its
+    fingerprint, and its classification unless the fingerprint is ``known`` (the current
+    version's: unchanged pages skip it).
+
+    It runs before the write transaction opens (classifying is the slowest step), so no writer
+    holds the database lock meanwhile; the backfill runs it in a worker process.
+    """
+    page = extract(result.body, result.final_url, site, result.encoding)
+    page = refuse_garbled(page, result.body)
+    if not isinstance(page, Page):
+        return page, None, None
     fp = fingerprint(page)
-    if claim.fingerprint == fp:
+    if fp == known:
+        return page, fp, None
+    return page, fp, classify(page.title, page.standfirst, list(page.paragraphs), rules)
+
+
+def remember(ctx: Context, fp: str | None, verdict: Classification | None) -> None:
+    """Keep a verdict from :func:`prepare` for the version :func:`record` may write."""
+    if fp is None or verdict is None:
         return
     if len(ctx.verdicts) > 1000:  # leftovers of checks that ended otherwise (lease lost, held)
         ctx.verdicts.clear()
-    ctx.verdicts[fp] = classify(page.title, page.standfirst, list(page.paragraphs), ctx.rules)
+    ctx.verdicts[fp] = verdict
 
 
 REPLACEMENT = "\ufffd"
