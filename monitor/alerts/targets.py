@@ -30,6 +30,7 @@ import apprise
 from apprise.manager_plugins import NotificationManager
 
 from monitor.alerts import is_ops_kind
+from monitor.classify import TOPICS, RulesError, load_rules
 from monitor.settings import Settings, mask_secret_url, parse_duration
 
 ALL_TAG = "all"
@@ -99,11 +100,29 @@ def load_targets(settings: Settings) -> list[Target]:
         targets.append(_from_env(item, index, settings.digest))
     if settings.apprise_config is not None:
         targets.extend(_from_config_file(Path(settings.apprise_config), settings.digest))
+    allowed = {*_topics(settings), "all", settings.ops_tag}
+    for target in targets:
+        unknown = sorted(t for t in target.tags if t not in allowed and not t.startswith("digest-"))
+        if unknown:
+            raise TargetError(
+                f"notify target {target.masked}: tag {unknown[0]!r} is not a topic "
+                f"({', '.join(sorted(allowed - {'all', settings.ops_tag}))}), "
+                f"'all' or {settings.ops_tag!r}"
+            )
     merged: dict[str, Target] = {}
     for target in targets:
         seen = merged.get(target.key)
         merged[target.key] = target if seen is None else replace(seen, tags=seen.tags | target.tags)
     return list(merged.values())
+
+
+def _topics(settings: Settings) -> set[str]:
+    """The topics a tag may name: the packaged ones and any a user rules file adds."""
+    try:
+        rules = load_rules(settings.classifier_rules, settings.classifier_rules_mode)
+    except RulesError:
+        return set(TOPICS)  # the command that classifies reports the rules file
+    return {*TOPICS, *(t.topic for t in rules.terms), *rules.definitions}
 
 
 def _from_env(item: str, index: int, default_digest: float) -> Target:

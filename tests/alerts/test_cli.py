@@ -91,7 +91,7 @@ def _outbox(engine: Engine, webhook: HTTPReceiver, env: pytest.MonkeyPatch) -> N
     env.setenv("CPHMON_NOTIFY_URLS", url)
     s = load_settings()
     targets = load_targets(s)
-    add_alert(engine, targets, T0, key="a", topics=["labour"], title="Labour story")
+    add_alert(engine, targets, T0, key="a", topics=["work_permits"], title="Labour story")
     add_alert(engine, targets, T0, key="b", topics=["asylum"], title="Asylum <b>story</b>")
     webhook.statuses = [200, 200, 404]
     deliver_due(engine, s, owner="test", now=T0)

@@ -109,10 +109,10 @@ def test_slack_receives_escaped_markdown(
 def test_alerts_are_routed_by_topic_to_real_receivers(
     engine: Engine, make_settings: SettingsFactory, smtp: SMTPReceiver, webhook: HTTPReceiver
 ) -> None:
-    s = make_settings(notify_urls=f"labour={smtp.url()} asylum={webhook.url()}")
+    s = make_settings(notify_urls=f"work_permits={smtp.url()} asylum={webhook.url()}")
     targets = load_targets(s)
     add_alert(engine, targets, T0, key="a", topics=["asylum"], title="Asylum story")
-    add_alert(engine, targets, T0, key="b", topics=["labour"], title="Labour story")
+    add_alert(engine, targets, T0, key="b", topics=["work_permits"], title="Labour story")
     assert deliver_due(engine, s, owner=OWNER, now=T0).sent == 2
     assert [r.json()["title"] for r in webhook.requests] == ["Article changed: Asylum story"]
     assert [m["Subject"] for m in smtp.messages] == ["Article changed: Labour story"]

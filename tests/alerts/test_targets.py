@@ -153,9 +153,9 @@ def test_an_unknown_service_is_a_target_error_without_the_secret(
 def test_the_same_url_twice_is_one_target_with_the_tags_merged(
     make_settings: SettingsFactory,
 ) -> None:
-    s = make_settings(notify_urls=f"asylum={JSON_URL} labour={JSON_URL}")
+    s = make_settings(notify_urls=f"asylum={JSON_URL} work_permits={JSON_URL}")
     (only,) = load_targets(s)
-    assert only.tags == frozenset({"asylum", "labour"})
+    assert only.tags == frozenset({"asylum", "work_permits"})
 
 
 def test_nothing_configured_is_no_targets(make_settings: SettingsFactory) -> None:
@@ -255,3 +255,11 @@ def test_loaded_secrets_are_redacted_from_any_text(make_settings: SettingsFactor
 
 def test_the_log_target_is_named_log() -> None:
     assert (LOG_TARGET.key, LOG_TARGET.url, LOG_TARGET.digest) == ("log", "", 0.0)
+
+
+def test_a_tag_that_names_no_topic_is_refused_with_the_tag_named(
+    make_settings: SettingsFactory,
+) -> None:
+    s = make_settings(notify_urls=f"asylm={JSON_URL}")
+    with pytest.raises(TargetError, match="tag 'asylm' is not a topic"):
+        load_targets(s)
