@@ -90,6 +90,7 @@ class _Stages:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.batches: list[int] = []  # checks per write of the group commit
         self._nested = 0.0  # CPU already attributed, so an outer stage can leave it out
 
     def _add(self, stage: str, started: float, nested_before: float) -> None:
@@ -131,7 +132,13 @@ class _Stages:
         )
         check_module.classify = self.wrap("classify", check_module.classify)
         check_module.diff_articles = self.wrap("diff", check_module.diff_articles)
-        check_module.record = self.wrap("record (store, minus the above)", check_module.record)
+        backfill_module.record_batch = self.wrap(
+            "record: batches (SELECT, checks' logic, minus the stages below)",
+            backfill_module.record_batch,
+        )
+        backfill_module.record = self.wrap(
+            "record: one by one (minus the stages below)", backfill_module.record
+        )
         check_module.lock_claimed = self.wrap(
             "record: lock_claimed (SELECT … FOR UPDATE)", check_module.lock_claimed
         )
@@ -142,6 +149,13 @@ class _Stages:
         check_module._same_story = self.wrap("record: _same_story", check_module._same_story)
         Session.commit = self.wrap("commit (flush of pending rows + COMMIT)", Session.commit)  # type: ignore[method-assign]
         backfill_module.add_candidates = self.wrap("add_candidates", backfill_module.add_candidates)
+        write = backfill_module._Writer._write
+
+        def counted(writer: Any, batch: list[Any]) -> None:
+            self.batches.append(len(batch))
+            write(writer, batch)
+
+        backfill_module._Writer._write = counted  # type: ignore[method-assign,assignment]
         backfill_module.plan_batch = self.wrap(
             "plan_batch (lookups, leases, minus add_candidates)", backfill_module.plan_batch
         )
@@ -210,6 +224,7 @@ def run_once(
         by_stage = {k: v / n * 1000 for k, v in stages.seconds.items()}
         by_stage["other (event loop, backfill workers, pool)"] = (cpu - measured) / n * 1000
         result["cpu_ms_by_stage"] = {k: round(v, 2) for k, v in by_stage.items()}
+        result["checks_per_write"] = round(sum(stages.batches) / max(len(stages.batches), 1), 2)
     return result
 
 
@@ -262,6 +277,8 @@ def main() -> None:
         )
         for stage, ms in result.get("cpu_ms_by_stage", {}).items():
             print(f"        {ms:7.2f} ms  {stage}")
+        if "checks_per_write" in result:
+            print(f"        {result['checks_per_write']:7.2f} checks recorded per transaction")
     if len(results) > 1:
         growth = results[-1]["peak_rss_mib"] - results[0]["peak_rss_mib"]
         print(

@@ -44,10 +44,20 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urljoin
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlmodel import Session, col, select
 
-from monitor.check import Context, Prepared, Report, check, prepare, remember
+from monitor.check import (
+    Context,
+    Prepared,
+    Report,
+    fetch_and_prepare,
+    log_report,
+    prepare,
+    record,
+    record_in,
+    remember,
+)
 from monitor.classify import Rules
 from monitor.daemon import make_context
 from monitor.db import session
@@ -79,6 +89,9 @@ LEASE_TTL = 60.0  # renewed every LEASE_TTL / 3 while the backfill runs
 MAX_BATCH = 100  # candidates planned (and leased) per transaction
 _NEW_VERSION = frozenset({"new", "changed"})
 OFFLOAD_AFTER = 200  # claims planned before extraction and classification move to a process
+WRITE_BATCH = 16  # checks recorded in one transaction at most
+WRITE_WAIT = 0.02  # seconds a check may wait for others to share its transaction
+WAITING_CHECKS = 8  # checks fetched and prepared that may wait for the next transaction
 _URL_DAY = re.compile(r"/(\d{4})-(\d{2})-(\d{2})/")
 _PAGE_NUMBER = re.compile(r"/page/(\d+)/")
 _DAY = timedelta(days=1)
@@ -515,6 +528,100 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+# Group commit ----------------------------------------------------------------------------------
+
+_Item = tuple[Claim, FetchResult, Page | ExtractionFailure | None, datetime]
+
+
+class _Writer:
+    """Records checks together, in one transaction (group commit).
+
+    A check hands its fetch and prepared page over and waits for its report. The writer
+    records the checks waiting once every check in flight waits for it, or
+    :data:`WRITE_BATCH` do, or the first has waited :data:`WRITE_WAIT`, with
+    :func:`record_batch`: one transaction, one SELECT of the claimed articles, one flush.
+    Each check's outcome (version, change, alert) is still all or nothing: when any check of
+    a batch fails, the batch is rolled back and every check is recorded again in a
+    transaction of its own, so one failing check loses no other. A lone check is recorded as
+    the daemon records it.
+    """
+
+    def __init__(self, ctx: Context, busy: Callable[[], int]) -> None:
+        self.ctx = ctx
+        self.busy = busy  # checks in flight
+        self.pending: list[tuple[_Item, asyncio.Future[Report]]] = []
+        self.changed = asyncio.Event()
+
+    async def __call__(self, item: _Item) -> Report:
+        answer = asyncio.get_running_loop().create_future()
+        self.pending.append((item, answer))
+        self.changed.set()
+        return await answer
+
+    def poke(self) -> None:
+        """A check in flight ended without the writer: maybe all the others wait for it."""
+        self.changed.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            while not self.pending:
+                self.changed.clear()
+                await self.changed.wait()
+            deadline = loop.time() + WRITE_WAIT
+            while len(self.pending) < min(WRITE_BATCH, self.busy()) and loop.time() < deadline:
+                self.changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(deadline):
+                        await self.changed.wait()
+            batch, self.pending = self.pending[:WRITE_BATCH], self.pending[WRITE_BATCH:]
+            batch = [(item, answer) for item, answer in batch if not answer.done()]
+            if batch:
+                self._write(batch)
+
+    def _write(self, batch: list[tuple[_Item, asyncio.Future[Report]]]) -> None:
+        if len(batch) > 1:
+            try:
+                reports = record_batch(self.ctx, [item for item, _answer in batch])
+            except Exception:
+                log.debug("a batch of %d checks failed: recording them one by one", len(batch))
+            else:
+                for (item, answer), report in zip(batch, reports, strict=True):
+                    log_report(item[0], report)
+                    answer.set_result(report)
+                return
+        for (claim, result, page, now), answer in batch:
+            try:
+                answer.set_result(record(self.ctx, claim, result, page, now))
+            except Exception as exc:
+                answer.set_exception(exc)
+
+
+def record_batch(ctx: Context, items: Sequence[_Item]) -> list[Report]:
+    """Record several checks in one transaction, each as :func:`monitor.check.record` would
+    in a transaction of its own right after the previous one; raises if any of them fails
+    (nothing is then stored)."""
+    with session(ctx.engine) as db:
+        ids = sorted({claim.id for claim, *_rest in items})
+        query = select(Article).where(col(Article.id).in_(ids)).order_by(col(Article.id))
+        locked = {a.id: a for a in db.exec(query.with_for_update())}
+        reports = []
+        stories: set[int] = set()  # post ids given to articles in this transaction so far
+        for claim, result, page, now in items:
+            post_id = page.post_id if isinstance(page, Page) else None
+            if post_id and post_id in stories:
+                db.flush()  # the first look for the same story reads the database, not us
+            article = locked.get(claim.id)
+            if article is not None and (
+                inspect(article).was_deleted or article.lease_owner != claim.owner
+            ):
+                article = None  # merged into another (one story), or not ours: lease lost
+            reports.append(record_in(ctx, db, claim, result, page, now, article))
+            if post_id:
+                stories.add(post_id)
+        return reports
+
+
 # The run ---------------------------------------------------------------------------------------
 
 
@@ -555,6 +662,8 @@ class _Run:
         self.queue: asyncio.Queue[tuple[Claim, _Unit] | None] = asyncio.Queue(self.batch)
         self.ctx: Context | None = None
         self.offload: _Offload | None = None
+        self.writer: _Writer | None = None
+        self.busy = 0  # checks in flight
         self.units_total: int | None = None  # sitemaps or listing pages this run expects
         self.units_read = 0.0  # of them, planned so far (a fraction for the current one)
         self.started = time.monotonic()
@@ -573,6 +682,8 @@ class _Run:
                 raise
         workers = [asyncio.create_task(self._worker(ctx)) for _ in range(self._pool_size())]
         heartbeat = None if self.dry_run else asyncio.create_task(self._heartbeat())
+        self.writer = None if self.dry_run else _Writer(ctx, lambda: self.busy)
+        writing = None if self.writer is None else asyncio.create_task(self.writer.run())
         completed = False
         try:
             if source == "sitemap":
@@ -590,11 +701,10 @@ class _Run:
             self.counts.interrupted = True
             raise
         finally:
-            for task in [*workers, *([heartbeat] if heartbeat else [])]:
+            tasks = [*workers, *[t for t in (heartbeat, writing) if t is not None]]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(
-                *workers, *([heartbeat] if heartbeat else []), return_exceptions=True
-            )
+            await asyncio.gather(*tasks, return_exceptions=True)
             await ctx.fetcher.aclose()
             if self.offload is not None:
                 ctx.offload = None
@@ -617,8 +727,9 @@ class _Run:
         return self.counts
 
     def _pool_size(self) -> int:
-        # one more check than requests in flight, so extraction and the store overlap the HTTP
-        return self.settings.concurrency + 1
+        # more checks than requests in flight, so extraction and the store overlap the HTTP
+        # and the store has several checks to record at once
+        return self.settings.concurrency + 1 + WAITING_CHECKS
 
     async def _heartbeat(self) -> None:
         while True:
@@ -843,15 +954,26 @@ class _Run:
             if item is None:
                 return
             claim, unit = item
+            self.busy += 1
             try:
-                report: Report | None = await check(ctx, claim)
+                report: Report | None = await self._check(ctx, claim)
             except Exception:  # a bug in one check must not end the backfill
                 log.exception("check of %s crashed", claim.url)
                 report = None
+            finally:
+                self.busy -= 1
+                if self.writer is not None:
+                    self.writer.poke()
             self._tally(report, unit)
             unit.outstanding -= 1
             await self._maybe_done(unit)
             self._report()
+
+    async def _check(self, ctx: Context, claim: Claim) -> Report:
+        """:func:`monitor.check.check`, recorded by the writer."""
+        result, page = await fetch_and_prepare(ctx, claim)
+        assert self.writer is not None
+        return await self.writer((claim, result, page, utcnow()))
 
     def _tally(self, report: Report | None, unit: _Unit) -> None:
         counts = self.counts

@@ -80,6 +80,14 @@ NOT_EXTRACTED = frozenset({"not_modified", "missing", "deleted", "gone", "transi
 
 async def check(ctx: Context, claim: Claim, now: datetime | None = None) -> Report:
     """Fetch one claimed article and record what happened."""
+    result, page = await fetch_and_prepare(ctx, claim)
+    return record(ctx, claim, result, page, now or utcnow())
+
+
+async def fetch_and_prepare(
+    ctx: Context, claim: Claim
+) -> tuple[FetchResult, Page | ExtractionFailure | None]:
+    """A check up to its transaction: the fetch, and :func:`prepare` of a 200."""
     result = await ctx.fetcher.get(claim.url, etag=claim.etag, last_modified=claim.last_modified)
     page: Page | ExtractionFailure | None = None
     if result.ok and ctx.offload is not None:
@@ -88,7 +96,7 @@ async def check(ctx: Context, claim: Claim, now: datetime | None = None) -> Repo
         site = ctx.settings.site_url
         page, fp, verdict = prepare(result, site, ctx.rules, claim.fingerprint)
         remember(ctx, fp, verdict)
-    return record(ctx, claim, result, page, now or utcnow())
+    return result, page
 
 
 Prepared = tuple[Page | ExtractionFailure, str | None, Classification | None]
@@ -149,31 +157,53 @@ def record(
 ) -> Report:
     """Apply a fetch outcome to the store in one transaction (the imperative shell)."""
     with session(ctx.engine) as db:
-        article = lock_claimed(db, claim)
-        if article is None:
-            return Report(claim.url, "lease_lost", result.status)
-        if result.ok and isinstance(page, Page):
-            article = _same_story(db, article, page, result.final_url, ctx.settings.site_url)
-        report = _apply(ctx, db, article, result, page, now)
-        _insert(
-            db,
-            _FETCH_LOG,
-            at=now,
-            url=claim.url,
-            status=result.status,
-            outcome=report.outcome,
-            elapsed_ms=int(result.elapsed * 1000),
-            error=report.error,
-            worker=ctx.owner,
-        )
-        article.lease_owner = article.lease_expires = None
-        article.last_checked = now
-        db.add(article)
+        report = record_in(ctx, db, claim, result, page, now, lock_claimed(db, claim))
+    log_report(claim, report)
+    return report
+
+
+def record_in(
+    ctx: Context,
+    db: Session,
+    claim: Claim,
+    result: FetchResult,
+    page: Page | ExtractionFailure | None,
+    now: datetime,
+    article: Article | None,
+) -> Report:
+    """:func:`record` inside the caller's transaction: ``article`` is the claimed article as
+    :func:`~monitor.store.lock_claimed` gives it (None: the lease was lost). The backfill
+    records several checks in one transaction with it."""
+    if article is None:
+        return Report(claim.url, "lease_lost", result.status)
+    if result.ok and isinstance(page, Page):
+        article = _same_story(db, article, page, result.final_url, ctx.settings.site_url)
+    report = _apply(ctx, db, article, result, page, now)
+    _insert(
+        db,
+        _FETCH_LOG,
+        at=now,
+        url=claim.url,
+        status=result.status,
+        outcome=report.outcome,
+        elapsed_ms=int(result.elapsed * 1000),
+        error=report.error,
+        worker=ctx.owner,
+    )
+    article.lease_owner = article.lease_expires = None
+    article.last_checked = now
+    db.add(article)
+    return report
+
+
+def log_report(claim: Claim, report: Report) -> None:
+    """The log line of a recorded check (none when the lease was lost)."""
+    if report.outcome == "lease_lost":
+        return
     if report.failed:
         log.warning("check %s: %s (%s)", claim.url, report.outcome, report.error)
     else:
         log.info("check %s: %s%s", claim.url, report.outcome, _alerts_note(report))
-    return report
 
 
 def _alerts_note(report: Report) -> str:
