@@ -165,6 +165,7 @@ class Fetcher:
         )
         self._robots: Protego | None = None
         self._robots_until = 0.0
+        self._robots_lock = asyncio.Lock()
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -208,7 +209,9 @@ class Fetcher:
     async def allowed(self, url: str) -> bool:
         """robots.txt verdict, re-read daily (RFC 9309: unreachable robots = disallow all)."""
         if time.time() >= self._robots_until:
-            await self._load_robots()
+            async with self._robots_lock:  # concurrent first requests wait for one load
+                if time.time() >= self._robots_until:
+                    await self._load_robots()
         if self._robots is None:
             return False
         return bool(self._robots.can_fetch(url, ROBOTS_AGENT))
