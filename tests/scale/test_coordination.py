@@ -25,6 +25,7 @@ from sqlmodel import col, select
 
 from monitor.daemon import Daemon, make_context
 from monitor.db import engine_for, session, upgrade
+from monitor.fetch import Fetcher
 from monitor.models import Article, Lease
 from monitor.settings import load_settings
 from monitor.store import (
@@ -204,3 +205,22 @@ def test_a_claim_retaken_while_waiting_for_its_slot_is_dropped_before_any_reques
         assert db.exec(select(Article.lease_owner)).one() == "other:1"
         assert db.exec(select(col(Lease.name))).all() == []
     daemon.engine.dispose()
+
+
+def test_concurrent_first_requests_read_robots_txt_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replay_site: ReplaySite
+) -> None:
+    """At start every job asks at once (discovery, sitemap, each check of the first batch):
+    one robots.txt request per worker, not one per job (3 workers made up to 12)."""
+    for name in list(os.environ):
+        if name.startswith("CPHMON_"):
+            monkeypatch.delenv(name)
+    settings = load_settings(site_url=replay_site.origin, data_dir=tmp_path, rate_limit=0)
+    paths = replay_site.paths("article")[:4]
+
+    async def go() -> list[bool]:
+        async with Fetcher(settings) as fetcher:
+            return await asyncio.gather(*(fetcher.allowed(replay_site.url(p)) for p in paths))
+
+    assert asyncio.run(go()) == [True] * len(paths)
+    assert replay_site.count("/robots.txt") == 1
