@@ -91,11 +91,11 @@ def add_candidates(db: Session, candidates: Iterable[Candidate], now: datetime) 
     known = _known_articles(db, list(unique))
     rows = [_new_row(cand, now) for url, cand in unique.items() if url not in known]
     new = pulled = 0
-    for start in range(0, len(rows), 500):
-        stmt = _insert(db, Article).values(rows[start : start + 500])
+    if rows:
+        # One statement, the rows as parameters: SQLAlchemy sends them as multi-row INSERTs
+        # ("insertmanyvalues") compiled once, instead of compiling every batch of VALUES.
         # Count the RETURNING rows: psycopg 3 reports rowcount -1 for INSERT … ON CONFLICT
-        stmt = stmt.on_conflict_do_nothing(index_elements=["url"]).returning(col(Article.id))
-        new += len(db.execute(stmt).all())
+        new = len(db.execute(_insert_new_articles(db), rows).all())
     for url, cand in unique.items():
         article = known.get(url)
         if (
@@ -112,6 +112,22 @@ def add_candidates(db: Session, candidates: Iterable[Candidate], now: datetime) 
         db.add(article)
     db.flush()
     return AddResult(new, pulled)
+
+
+def _insert_new_articles(db: Session) -> Any:
+    """``INSERT INTO article … ON CONFLICT (url) DO NOTHING RETURNING id``, built once per
+    dialect, on the table (a Core statement: no ORM bookkeeping per row)."""
+    dialect = db.get_bind().dialect.name
+    stmt = _NEW_ARTICLES.get(dialect)
+    if stmt is None:
+        table = Article.__table__  # type: ignore[attr-defined]
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        stmt = insert(table).on_conflict_do_nothing(index_elements=["url"]).returning(table.c.id)
+        _NEW_ARTICLES[dialect] = stmt
+    return stmt
+
+
+_NEW_ARTICLES: dict[str, Any] = {}
 
 
 def _known_articles(db: Session, urls: list[str]) -> dict[str, Article]:
