@@ -117,6 +117,18 @@ def test_workers_share_the_work_alert_once_and_stay_within_the_rate_limit(setup:
     )
     procs = [monitor.start(f"w{i}") for i in range(setup.workers)]
     offset = time.time() - time.monotonic()  # wall clock → the site's monotonic clock
+    # A new article, for one worker to find in the feed: due at once, ahead of the re-checks
+    # (the loaded articles fall due 10 s after their check), so it is not stuck behind them.
+    added = site.add_article(
+        "refugees-from-ukraine-get-longer-residence-permits",
+        "Refugees from Ukraine get longer residence permits",
+        [
+            "Refugees from Ukraine in Denmark will have their residence permits extended by "
+            "two years, the immigration minister said on Tuesday.",
+            "About 40,000 refugees and asylum-seekers are affected.",
+        ],
+        tags=["refugees"],
+    )
     site.wait_for("/20*", 1, timeout=30)  # the first re-check: the workers are up
 
     # The kill: hold the victim's fetch at the site, SIGKILL whichever worker sent it.
@@ -137,17 +149,7 @@ def test_workers_share_the_work_alert_once_and_stay_within_the_rate_limit(setup:
         taken_over = f"daemon {owner} is gone: taking over its SQLite lock, {len(orphans)} article"
         assert taken_over in monitor.log("w0-restarted")
 
-    # A new article (found in the feed by one worker) and edits in waves, all while running.
-    added = site.add_article(
-        "refugees-from-ukraine-get-longer-residence-permits",
-        "Refugees from Ukraine get longer residence permits",
-        [
-            "Refugees from Ukraine in Denmark will have their residence permits extended by "
-            "two years, the immigration minister said on Tuesday.",
-            "About 40,000 refugees and asylum-seekers are affected.",
-        ],
-        tags=["refugees"],
-    )
+    # Edits in waves while the workers run.
     edited_relevant: list[str] = []
     edited_other: list[str] = []
     for _wave in range(WAVES):
@@ -162,7 +164,10 @@ def test_workers_share_the_work_alert_once_and_stay_within_the_rate_limit(setup:
 
     expected = 1 + len(edited_relevant) + 1  # the victim, the edits, the new article
     sink.wait_for(expected, timeout=90)
-    time.sleep(2)  # room for a duplicate webhook request to show up
+    # Keep going through most of a pass over the archive (claims contended all along), and
+    # leave room for a duplicate webhook request to show up.
+    site.wait_for("/20*", 2 * N_ARTICLES // 3, timeout=60)
+    time.sleep(2)
     for proc in procs:  # SIGTERM to all first: they drain in parallel
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
