@@ -259,7 +259,9 @@ def main() -> None:
                 command.append("--breakdown")
             env = {**os.environ, "PYTHONPATH": str(ROOT)}
             server_cpu = _process_cpu(server_pid)
-            out = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+            out = subprocess.run(command, capture_output=True, text=True, env=env)
+            if out.returncode:
+                raise SystemExit(f"the backfill failed ({out.returncode}):\n{out.stderr[-3000:]}")
             server_cpu = _process_cpu(server_pid) - server_cpu
             result = json.loads(out.stdout.strip().splitlines()[-1])
             result["server_cpu_ms_per_article"] = round(server_cpu / n * 1000, 2)

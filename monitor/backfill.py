@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import pickle
@@ -35,6 +36,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -88,7 +90,7 @@ BACKFILL_LEASE = "backfill"  # one backfill per database; names the process that
 LEASE_TTL = 60.0  # renewed every LEASE_TTL / 3 while the backfill runs
 MAX_BATCH = 100  # candidates planned (and leased) per transaction
 _NEW_VERSION = frozenset({"new", "changed"})
-OFFLOAD_AFTER = 200  # claims planned before extraction and classification move to a process
+OFFLOAD_AFTER = 100  # claims planned before extraction and classification move to a process
 WRITE_BATCH = 16  # checks recorded in one transaction at most
 WRITE_WAIT = 0.02  # seconds a check may wait for others to share its transaction
 WAITING_CHECKS = 8  # checks fetched and prepared that may wait for the next transaction
@@ -403,13 +405,16 @@ class _Offload:
     most of a check's CPU) in one worker process, so it overlaps the event loop's HTTP and
     database work on another core.
 
-    The worker is a fresh interpreter (``python -c``, the parent's ``sys.path``) joined by a
-    socket pair: it neither inherits this process's threads, connections and locks (fork)
-    nor re-runs its main module (multiprocessing's spawn). Jobs and answers are pickled; the
-    event loop reads answers when the socket is readable (no executor threads to wake).
-    Checks run ``prepare`` inline while the worker starts (about a second) and for good once
-    it has ended (its unanswered jobs too); an exception ``prepare`` raises in the worker is
-    raised here, as inline.
+    The worker is joined by a socket pair. While this process runs one thread (no lock can
+    be held by a thread that would not exist in the child), it is forked: ready at once, the
+    rules already compiled; the child closes every inherited descriptor but its socket and
+    its standard streams (no connection to the site or the database stays open in it) and
+    never returns. Otherwise it is a fresh interpreter (``python -c``, the parent's
+    ``sys.path``; not multiprocessing's spawn, which re-runs the main module), ready after
+    about a second of imports. Jobs and answers are pickled; the event loop reads answers
+    when the socket is readable (no executor threads to wake). Checks run ``prepare`` inline
+    until the worker is ready and for good once it has ended (its unanswered jobs too); an
+    exception ``prepare`` raises in the worker is raised here, as inline.
     """
 
     def __init__(self, ctx: Context) -> None:
@@ -419,21 +424,29 @@ class _Offload:
         self.jobs = 0
         self.loop = asyncio.get_running_loop()
         ours, theirs = socket.socketpair()
-        code = (  # the rules are read before the slow import: a large rules file never waits
-            "import sys; from multiprocessing.connection import Connection; "
-            "conn = Connection(int(sys.argv[1])); rules = conn.recv_bytes(); "
-            "from monitor.backfill import _serve; _serve(conn, rules)"
-        )
-        self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-c", code, str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
-            start_new_session=True,  # Ctrl-C stops the backfill, which then stops the worker
-        )
-        theirs.close()
-        self.conn = Connection(ours.detach())
-        self.conn.send_bytes(_dumps(ctx.rules))
+        self.process: _Forked | subprocess.Popen[bytes] | None
+        if _can_fork():
+            self.process = _Forked.start(theirs, ours, ctx.rules)
+            theirs.close()
+            self.conn = Connection(ours.detach())
+        else:
+            code = (  # this process's sys.path (not the working directory's packages); the
+                # rules are read before the slow imports, so large rules never wait
+                "import json, sys; sys.path[:] = json.loads(sys.argv[2]); "
+                "from multiprocessing.connection import Connection; "
+                "conn = Connection(int(sys.argv[1])); rules = conn.recv_bytes(); "
+                "import pickle; from monitor.backfill import _serve; "
+                "_serve(conn, pickle.loads(rules))"
+            )
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code, str(theirs.fileno()), json.dumps(sys.path)],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C stops the backfill, which stops the worker
+            )
+            theirs.close()
+            self.conn = Connection(ours.detach())
+            self.conn.send_bytes(_dumps(ctx.rules))
         self.loop.add_reader(self.conn.fileno(), self._readable)
 
     async def __call__(self, claim: Claim, result: FetchResult) -> Page | ExtractionFailure:
@@ -447,8 +460,11 @@ class _Offload:
             try:
                 self.conn.send_bytes(_dumps((job, result, site, claim.fingerprint)))
                 ok, value = await answer
-            except (OSError, _WorkerEnded):
-                ok, value = True, None  # the worker is gone: prepare it here
+            except OSError:
+                self._gone()
+                ok, value = True, None  # prepare it here
+            except _WorkerEnded:
+                ok, value = True, None
             finally:
                 self.waiting.pop(job, None)
             if not ok:
@@ -469,9 +485,12 @@ class _Offload:
                 elif (answer := self.waiting.get(job)) is not None and not answer.done():
                     answer.set_result((ok, value))
         except (EOFError, OSError):
-            if self.process is not None:
-                log.warning("backfill worker process ended: extracting in this process")
-            self.close()
+            self._gone()
+
+    def _gone(self) -> None:
+        if self.process is not None:
+            log.warning("backfill worker process ended: extracting in this process")
+        self.close()
 
     def close(self) -> None:
         """Stop the worker (it ends at the socket's end); unanswered checks prepare inline."""
@@ -496,16 +515,62 @@ class _WorkerEnded(Exception):
     pass
 
 
+class _Forked:
+    """A forked worker, with the little of :class:`subprocess.Popen` that :class:`_Offload`
+    uses."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    @classmethod
+    def start(cls, theirs: socket.socket, ours: socket.socket, rules: Rules) -> _Forked:
+        pid = os.fork()
+        if pid:
+            return cls(pid)
+        code = 1
+        try:  # the child: never returns into the event loop it was forked from
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the backfill stops us
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.set_wakeup_fd(-1)
+            keep = theirs.fileno()
+            os.closerange(3, keep)
+            os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
+            ours.detach()  # closed above
+            _serve(Connection(theirs.detach()), rules)
+            code = 0
+        finally:
+            os._exit(code)
+
+    def send_signal(self, sig: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.returncode is None:
+            pid, status = os.waitpid(self.pid, 0 if deadline is None else os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+            elif deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0.0)
+            else:
+                time.sleep(0.01)
+        return self.returncode
+
+
 def _dumps(value: Any) -> bytes:
     return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
 
 
-def _serve(conn: Connection, pickled_rules: bytes) -> None:
+def _serve(conn: Connection, rules: Rules) -> None:
     """The worker process: ``(job, result, site, known)`` answered with ``(job, ok, prepared
     or the exception)`` until the socket closes; job 0 says it is ready."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        rules: Rules = pickle.loads(pickled_rules)
         conn.send_bytes(_dumps((0, True, None)))
         while True:
             job, result, site, known = pickle.loads(conn.recv_bytes())
@@ -519,6 +584,11 @@ def _serve(conn: Connection, pickled_rules: bytes) -> None:
             conn.send_bytes(answer)
     except (EOFError, OSError):
         return  # the backfill closed its end (or is gone)
+
+
+def _can_fork() -> bool:
+    """Whether the worker may be forked: no other thread could hold a lock in the child."""
+    return hasattr(os, "fork") and threading.active_count() == 1
 
 
 def _cores() -> int:

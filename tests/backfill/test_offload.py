@@ -32,8 +32,16 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cphpost"
 SITE = "https://cphpost.dk"
 
 
+@pytest.fixture(params=["fork", "exec"])
+def start(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The worker forked (this process runs one thread) or a fresh interpreter (it runs
+    several)."""
+    monkeypatch.setattr(backfill_module, "_can_fork", lambda: request.param == "fork")
+    return str(request.param)
+
+
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[Context]:
+def ctx(tmp_path: Path, start: str) -> Iterator[Context]:
     settings = load_settings(site_url=SITE, data_dir=tmp_path, rate_limit=0)
     engine = make_engine(sqlite_url(tmp_path))
     yield Context(settings, engine, Fetcher(settings), [], load_rules(), "test")
@@ -199,3 +207,48 @@ def test_a_long_backfill_stores_with_the_worker_what_it_stores_inline(
     assert len(made) == 1 and made[0].jobs > 0 and made[0].process is None  # used, then closed
     assert stored[0] == stored[1]
     assert 50 < sum(relevant for _url, relevant, *_ in stored[0]["articles"]) < 250
+
+
+def test_a_forked_worker_keeps_no_descriptor_of_this_process(
+    ctx: Context, start: str, tmp_path: Path
+) -> None:
+    """Beyond its standard streams, the worker holds its socket only: no connection to the
+    site or the database and no file of the backfill stays open in it."""
+    if start != "fork":
+        pytest.skip("a fresh interpreter inherits only its socket (pass_fds)")
+
+    async def main() -> dict[int, str]:
+        with (tmp_path / "held").open("w"):
+            offload = await started(ctx)
+        try:
+            assert offload.process is not None
+            fds = Path(f"/proc/{offload.process.pid}/fd")
+            return {int(fd.name): str(fd.readlink()) for fd in fds.iterdir()}
+        finally:
+            offload.close()
+
+    held = {fd: target for fd, target in asyncio.run(main()).items() if fd > 2}
+    assert len(held) == 1 and next(iter(held.values())).startswith("socket:"), held
+
+
+def test_a_fresh_worker_imports_from_this_process_path_not_the_working_directory(
+    ctx: Context, start: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from a directory with another ``monitor`` package (a checkout of another version),
+    the worker still runs this code."""
+    if start != "exec":
+        pytest.skip("a forked worker imports nothing")
+    other = tmp_path / "elsewhere" / "monitor"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("raise ImportError('the wrong monitor')\n")
+    monkeypatch.chdir(other.parent)
+    result = results()[0]
+
+    async def main() -> Any:
+        offload = await started(ctx)
+        try:
+            return await offload(claim(result.url), result)
+        finally:
+            offload.close()
+
+    assert asyncio.run(main()) == prepare(result, SITE, ctx.rules, None)[0]
