@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -38,14 +38,26 @@ class Article:
         return "\n\n".join(self.paragraphs)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (datetimes as ISO 8601, tuples as lists)."""
-        data = asdict(self)
-        for key in ("published", "modified"):
-            value = data[key]
-            data[key] = value.isoformat() if value is not None else None
-        for key in ("tags", "paragraphs", "related_links"):
-            data[key] = list(data[key])
-        return data
+        """JSON-ready dict (datetimes as ISO 8601, tuples as lists), keys in field order.
+
+        Written out rather than ``dataclasses.asdict`` (which deep-copies every value): it is
+        on the path of every stored version. A new field must be added here too.
+        """
+        published, modified = self.published, self.modified
+        return {
+            "url": self.url,
+            "title": self.title,
+            "standfirst": self.standfirst,
+            "author": self.author,
+            "published": published.isoformat() if published is not None else None,
+            "modified": modified.isoformat() if modified is not None else None,
+            "section": self.section,
+            "tags": list(self.tags),
+            "post_id": self.post_id,
+            "paywalled": self.paywalled,
+            "paragraphs": list(self.paragraphs),
+            "related_links": list(self.related_links),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Article:
