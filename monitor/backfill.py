@@ -326,10 +326,11 @@ def plan_batch(
         add_candidates(db, todo, now)
         rows = _known(db, [c.url for c in todo], lock=True)
         claims: list[Claim] = []
+        claimed: set[int] = set()
         expires = now + timedelta(seconds=lease_seconds)
         for cand in todo:
             article = rows.get(cand.url)
-            if article is None or article.id is None or any(c.id == article.id for c in claims):
+            if article is None or article.id is None or article.id in claimed:
                 skipped += 1  # locked by a daemon's claim (PostgreSQL), or an alias seen twice
                 continue
             held = article.lease_expires is not None and _aware(article.lease_expires) > now
@@ -338,6 +339,7 @@ def plan_batch(
                 continue
             article.lease_owner, article.lease_expires = owner, expires
             db.add(article)
+            claimed.add(article.id)
             claims.append(
                 Claim(
                     article.id,
