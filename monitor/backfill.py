@@ -430,7 +430,6 @@ class _Offload:
         if _can_fork():
             self.process = _Forked.start(theirs, ours, ctx.rules)
             theirs.close()
-            self.conn = Connection(ours.detach())
         else:
             code = (  # this process's sys.path (not the working directory's packages); the
                 # rules are read before the slow imports, so large rules never wait
@@ -447,9 +446,14 @@ class _Offload:
                 start_new_session=True,  # Ctrl-C stops the backfill, which stops the worker
             )
             theirs.close()
-            self.conn = Connection(ours.detach())
-            self.conn.send_bytes(_dumps(ctx.rules))
-        self.loop.add_reader(self.conn.fileno(), self._readable)
+            ours.sendall(_frame(_dumps(ctx.rules)))  # it reads them first thing
+        # Sends are awaited, never blocking: a send blocking the loop while the worker blocks
+        # sending a long answer would wait for ever (each waiting for the other to read).
+        ours.setblocking(False)
+        self.sock = ours
+        self.sending = asyncio.Lock()  # one frame at a time
+        self.received = bytearray()
+        self.loop.add_reader(ours.fileno(), self._readable)
 
     async def __call__(self, claim: Claim, result: FetchResult) -> Page | ExtractionFailure:
         ctx = self.ctx
@@ -460,7 +464,9 @@ class _Offload:
             job, answer = self.jobs, self.loop.create_future()
             self.waiting[job] = answer
             try:
-                self.conn.send_bytes(_dumps((job, result, site, claim.fingerprint)))
+                frame = _frame(_dumps((job, result, site, claim.fingerprint)))
+                async with self.sending:
+                    await self.loop.sock_sendall(self.sock, frame)
                 ok, value = await answer
             except OSError:
                 self._gone()
@@ -479,15 +485,26 @@ class _Offload:
         return page
 
     def _readable(self) -> None:
+        received = self.received
         try:
-            while self.conn.poll():
-                job, ok, value = pickle.loads(self.conn.recv_bytes())
-                if job == 0:
-                    self.ready = True
-                elif (answer := self.waiting.get(job)) is not None and not answer.done():
-                    answer.set_result((ok, value))
-        except (EOFError, OSError):
-            self._gone()
+            while chunk := self.sock.recv(1 << 20):
+                received += chunk
+        except BlockingIOError:
+            chunk = b"-"  # all read for now
+        except OSError:
+            chunk = b""
+        while len(received) >= 4:  # the worker's frames: 4-byte big-endian length, pickle
+            end = 4 + int.from_bytes(received[:4], "big")
+            if len(received) < end:
+                break
+            job, ok, value = pickle.loads(received[4:end])
+            del received[:end]
+            if job == 0:
+                self.ready = True
+            elif (answer := self.waiting.get(job)) is not None and not answer.done():
+                answer.set_result((ok, value))
+        if not chunk:
+            self._gone()  # the worker closed its end: it has ended
 
     def _gone(self) -> None:
         if self.process is not None:
@@ -501,8 +518,8 @@ class _Offload:
             return
         self.ready = False
         with contextlib.suppress(ValueError, OSError):
-            self.loop.remove_reader(self.conn.fileno())
-        self.conn.close()
+            self.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
         for answer in self.waiting.values():
             if not answer.done():
                 answer.set_exception(_WorkerEnded())
@@ -566,6 +583,11 @@ class _Forked:
 
 def _dumps(value: Any) -> bytes:
     return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+
+def _frame(payload: bytes) -> bytes:
+    """One frame as :meth:`multiprocessing.connection.Connection.recv_bytes` reads it."""
+    return len(payload).to_bytes(4, "big") + payload
 
 
 def _serve(conn: Connection, rules: Rules) -> None:

@@ -252,3 +252,29 @@ def test_a_fresh_worker_imports_from_this_process_path_not_the_working_directory
             offload.close()
 
     assert asyncio.run(main()) == prepare(result, SITE, ctx.rules, None)[0]
+
+
+def test_pages_larger_than_the_socket_buffer_go_both_ways(ctx: Context) -> None:
+    """A job and its answer of megabytes arrive in many reads: framed, not cut."""
+    first = results()[0]
+    at = first.body.index(b"</p>", first.body.index(b'<div class="entry-content">')) + 4
+    paragraph = (
+        b"<p>" + b"The weather at Roskilde was sunny again and the music loud. " * 40 + b"</p>\n"
+    )
+    body = first.body[:at] + paragraph * 1500 + first.body[at:]
+    big = FetchResult(first.url, first.url, 200, body, "utf-8", "text/html")
+    assert len(body) > 2_000_000
+
+    async def main() -> list[Any]:
+        offload = await started(ctx)
+        try:
+            pages = await asyncio.gather(*(offload(claim(r.url), r) for r in (big, first, big)))
+            assert offload.jobs == 3
+            return pages
+        finally:
+            offload.close()
+
+    pages = asyncio.run(main())
+    want = prepare(big, SITE, ctx.rules, None)[0]
+    assert isinstance(want, Page) and len(want.paragraphs) > 1000
+    assert pages == [want, prepare(first, SITE, ctx.rules, None)[0], want]
