@@ -18,11 +18,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlmodel import Session
 
+from monitor.files import private_file
 from monitor.settings import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -48,9 +50,12 @@ def make_engine(url: str) -> Engine:
         raise DatabaseError(f"database driver missing for {parsed.drivername}: {exc}") from None
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 def _sqlite_engine(url: str, database: str | None) -> Engine:
-    if database and database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        _check_sqlite_file(private_file(Path(database).expanduser()))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -68,6 +73,20 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is not an SQLite database before SQLite fails deep inside a query."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise DatabaseError(f"cannot open the database {path}: {exc.strerror}") from None
+    if header and header != SQLITE_HEADER:
+        raise DatabaseError(
+            f"{path} is not an SQLite database (corrupt, or another kind of file): move it "
+            "away, or point CPHMON_DATABASE_URL or CPHMON_DATA_DIR elsewhere"
+        )
 
 
 @cache
@@ -115,13 +134,33 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
-    except OperationalError as exc:
+            revision = MigrationContext.configure(connection).get_current_revision()
+            if revision is None:
+                _refuse_foreign(connection)
+            return revision
+    except SQLAlchemyDatabaseError as exc:
         raise DatabaseError(f"cannot open the database: {_first_line(exc)}") from None
+
+
+def _refuse_foreign(connection: Connection) -> None:
+    """An SQLite file with tables but no schema revision belongs to another program: migrating
+    it would mix our tables into its data."""
+    if connection.dialect.name != "sqlite":
+        return  # a PostgreSQL database may hold other applications' schemas beside ours
+    tables = sorted(inspect(connection).get_table_names())
+    if not tables:
+        return
+    path = connection.engine.url.database
+    held = f"the table {tables[0]}" if len(tables) == 1 else f"the tables {', '.join(tables[:5])}"
+    raise DatabaseError(
+        f"{path} is not a cphpost-monitor database (it holds {held}): "
+        "point CPHMON_DATABASE_URL or CPHMON_DATA_DIR elsewhere"
+    )
 
 
 def upgrade(url: str, revision: str = "head") -> None:
     engine = engine_for(url)
+    current_revision(engine)  # refuses a foreign or unreadable database before touching it
     with engine.begin() as connection:
         config = alembic_config(url)
         config.attributes["connection"] = connection

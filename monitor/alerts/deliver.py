@@ -50,6 +50,7 @@ from monitor.alerts.targets import (
     redact,
 )
 from monitor.db import session
+from monitor.files import private_file
 from monitor.models import Alert, Delivery, DeliveryStatus
 from monitor.settings import Settings
 
@@ -514,8 +515,7 @@ def _to_log(settings: Settings, item: _Claimed) -> SendResult:
         "payload": item.payload,
     }
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
+        with private_file(path).open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     except OSError as exc:
         return SendResult(False, f"cannot write {path}: {exc.strerror}")

@@ -8,8 +8,19 @@ from sqlalchemy import Engine
 from monitor.db import DatabaseError, check_schema, get_engine
 from monitor.settings import Settings, load_settings
 
-console = Console()
-console_err = Console(stderr=True)
+
+def _console(stderr: bool = False) -> Console:
+    """A terminal gets its width and wrapping; a pipe or file gets lines as long as they are,
+    so a URL or a path is never split (rich would wrap at 80 columns)."""
+    probe = Console(stderr=stderr)
+    if probe.is_terminal:
+        return probe
+    return Console(stderr=stderr, soft_wrap=True, width=NO_WRAP_WIDTH)
+
+
+NO_WRAP_WIDTH = 10_000  # wider than any line we print: tables take their content's width
+console = _console()
+console_err = _console(stderr=True)
 
 
 class UserError(Exception):
