@@ -88,7 +88,7 @@ def test_both_stages_use_a_slim_python_that_the_package_supports(
 
 def test_build_context_is_the_repository_root(instructions: list[Instruction]) -> None:
     sources = context_sources(instructions)
-    assert sources == ["pyproject.toml", "README.md", "monitor", "scrapers"]
+    assert sources == ["pyproject.toml", "README.md", "requirements.lock", "monitor", "scrapers"]
     for source in sources:
         assert (REPO / source).exists(), source
     # everything the package build needs: the readme and every package
@@ -149,12 +149,15 @@ def test_dockerignore_sends_only_what_the_build_copies(instructions: list[Instru
         assert ignored(other, patterns), other
 
 
-def test_package_is_installed_without_dev_extras_into_a_venv(
+def test_package_is_installed_from_the_runtime_lock_without_dev_extras_into_a_venv(
     instructions: list[Instruction],
 ) -> None:
     runs = [i.args for i in instructions if i.keyword == "RUN" and i.stage == 0]
-    assert f"python -m venv {VENV}" in runs
-    assert f"{VENV}/bin/pip install --no-cache-dir ." in runs
+    assert runs == [
+        f"python -m venv {VENV}",
+        f"{VENV}/bin/pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock",
+        f"{VENV}/bin/pip install --no-cache-dir --no-deps .",
+    ]
     assert "[" not in " ".join(runs)  # no extras at all
     copies = [i.args for i in instructions if i.keyword == "COPY" and i.stage == 1]
     assert copies == [f"--from=build {VENV} {VENV}"]
