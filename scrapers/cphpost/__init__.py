@@ -5,9 +5,6 @@ network, a database or a clock. ``site`` is the origin being watched (the live s
 """
 
 from scrapers.cphpost.discover import (
-    DiscoveryError,
-    Listing,
-    SitemapRef,
     parse_feed,
     parse_listing,
     parse_sitemap,
@@ -23,9 +20,11 @@ from scrapers.cphpost.urls import (
     section_of,
     shortlink_post_id,
 )
+from scrapers.site import DiscoveryError, Listing, SitemapRef
 
 __all__ = [
     "DEFAULT_SITE",
+    "SITE",
     "DiscoveryError",
     "Listing",
     "SitemapRef",
@@ -41,3 +40,6 @@ __all__ = [
     "section_of",
     "shortlink_post_id",
 ]
+
+# Last: the site object needs the modules above; importing the package registers it.
+from scrapers.cphpost.site import SITE

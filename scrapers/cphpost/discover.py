@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -24,6 +23,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from scrapers.article import Candidate, clean_text
 from scrapers.cphpost.decoding import utf8_page
 from scrapers.cphpost.urls import canonicalize, on_site_url
+from scrapers.site import DiscoveryError, Listing, SitemapRef
 
 _SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 _HTML_START = re.compile(
@@ -35,26 +35,6 @@ _LISTING_FURNITURE = (
     ".newsletter-signup, .connect-club-promo, .site-header, .site-footer"
 )
 _LISTING_CONTAINERS = (".archive-list", "main .post-list", "main")
-
-
-class DiscoveryError(ValueError):
-    """A feed, sitemap or listing that cannot be read (not XML, unsafe XML, no article list)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SitemapRef:
-    """One child sitemap named by a sitemap index."""
-
-    url: str
-    lastmod: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Listing:
-    """The article teasers of one archive page and the URL of the next page, if any."""
-
-    candidates: tuple[Candidate, ...]
-    next_page: str | None = None
 
 
 # --- XML -----------------------------------------------------------------------------------
