@@ -36,9 +36,8 @@ def test_an_unknown_site_is_one_line_naming_it() -> None:
     with pytest.raises(SiteError) as caught:
         load("no_such_site")
 
-    assert str(caught.value).startswith(
-        "no site 'no_such_site': cannot import scrapers.no_such_site"
-    )
+    message = str(caught.value)
+    assert message.startswith("no site 'no_such_site': cannot import scrapers.no_such_site")
     assert "\n" not in message
 
 
