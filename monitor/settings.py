@@ -24,6 +24,9 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as _SourceError
 
+from scrapers.site import Site, SiteError
+from scrapers.site import load as load_site
+
 ENV_PREFIX = "CPHMON_"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -87,7 +90,10 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX, extra="forbid", validate_default=True, frozen=True
     )
 
-    # Where and what to watch
+    # Where and what to watch (the defaults of site_url, feeds and sitemap_path are the site's)
+    site: str = Field(
+        "cphpost", description="The site to watch: a package under scrapers/ or a module path."
+    )
     site_url: str = Field("https://cphpost.dk", description="Origin every request goes to.")
     feeds: str = Field(
         "/feed/ /category/news/feed/ /tag/asylum/feed/",
@@ -178,6 +184,23 @@ class Settings(BaseSettings):
     def _empty_path_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _site_defaults(cls, data: Any) -> Any:
+        """The chosen site supplies the origin, feeds and sitemap index nobody set."""
+        if not isinstance(data, dict):
+            return data
+        try:
+            site = load_site(str(data.get("site") or "cphpost").strip())
+        except SiteError as exc:
+            raise ValueError(f"site: {exc}") from None
+        return {
+            "site_url": site.default_origin,
+            "feeds": " ".join(site.feed_paths),
+            "sitemap_path": site.sitemap_index_path,
+            **data,
+        }
+
     @field_validator("recheck_schedule", mode="before")
     @classmethod
     def _schedule(cls, value: Any) -> tuple[tuple[float, float], ...]:
@@ -223,6 +246,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'cphpost-monitor.sqlite3'}"
+
+    @property
+    def scraper(self) -> Site:
+        """The site's rules (URL layout, sources, extraction) behind the ``Site`` seam."""
+        return load_site(self.site)
 
     @property
     def is_sqlite(self) -> bool:
@@ -284,8 +312,10 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(f"settings: {exc}") from None
     except ValidationError as exc:
         error = exc.errors()[0]
-        name = str(error["loc"][0]) if error["loc"] else "settings"
         message = error["msg"].removeprefix("Value error, ")
+        name = str(error["loc"][0]) if error["loc"] else "settings"
+        if not error["loc"] and message.startswith("site: "):  # the site-defaults validator
+            name, message = "site", message.removeprefix("site: ")
         if name in Settings.model_fields:
             name = f"{ENV_PREFIX}{name.upper()}"
         raise SettingsError(f"setting {name}: {message}") from None

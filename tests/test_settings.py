@@ -115,3 +115,33 @@ def test_masking_hides_credentials_paths_and_queries(url: str, masked: str) -> N
 
 def test_masking_a_token_in_the_port_position_hides_it() -> None:
     assert mask_secret_url("tgram://123456:AAbbCCsecret/987") == "tgram://***/***"
+
+
+def test_the_chosen_site_supplies_the_origin_feeds_and_sitemap_nobody_set() -> None:
+
+    default = load_settings()
+    gazette = load_settings(site="tests.sites.gazette")
+    mirrored = load_settings(site="tests.sites.gazette", site_url="http://127.0.0.1:9")
+
+    assert (default.scraper.name, default.site_url, default.sitemap_path) == (
+        "cphpost",
+        "https://cphpost.dk",
+        "/sitemap_index.xml",
+    )
+    assert (gazette.scraper.name, gazette.site_url, gazette.feed_paths) == (
+        "gazette",
+        "https://gazette.example",
+        ("/rss.xml",),
+    )
+    assert (mirrored.site_url, mirrored.sitemap_path) == ("http://127.0.0.1:9", "/sitemaps.xml")
+
+
+def test_an_unknown_site_is_one_line_naming_the_setting() -> None:
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings(site="nosuchsite")
+
+    assert str(caught.value) == (
+        "setting CPHMON_SITE: no site 'nosuchsite': cannot import scrapers.nosuchsite "
+        "(No module named 'scrapers.nosuchsite')"
+    )
