@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from monitor.files import private_file
 from monitor.settings import Settings
@@ -182,3 +183,80 @@ def check_schema(engine: Engine) -> None:
 
 def _first_line(exc: BaseException) -> str:
     return str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+
+
+# Storage statistics ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StorageStats:
+    """Rows and bytes per table and of the whole database (``db stats``)."""
+
+    rows: dict[str, int]
+    bytes: int
+    table_bytes: dict[str, int]  # empty when the database cannot tell
+    free_bytes: int  # SQLite: free pages, reused before the file grows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tables": self.rows,
+            "bytes": self.bytes,
+            "table_bytes": self.table_bytes,
+            "free_bytes": self.free_bytes,
+        }
+
+
+def storage_stats(engine: Engine) -> StorageStats:
+    import monitor.models  # noqa: F401  (the tables register on SQLModel.metadata on import)
+
+    dialect = engine.dialect.name
+    with engine.connect() as connection:
+        rows = {
+            name: int(connection.execute(select(func.count()).select_from(table)).one()[0])
+            for name, table in SQLModel.metadata.tables.items()
+        }
+        return StorageStats(
+            rows=rows,
+            bytes=_database_bytes(connection, dialect),
+            table_bytes=_table_sizes(connection, dialect, list(rows)),
+            free_bytes=_free(connection, dialect),
+        )
+
+
+def _database_bytes(connection: Connection, dialect: str) -> int:
+    if dialect == "sqlite":
+        pages = connection.execute(text("PRAGMA page_count")).scalar() or 0
+        page_size = connection.execute(text("PRAGMA page_size")).scalar() or 0
+        return int(pages) * int(page_size)
+    return int(
+        connection.execute(text("SELECT pg_database_size(current_database())")).scalar() or 0
+    )
+
+
+def _table_sizes(connection: Connection, dialect: str, names: list[str]) -> dict[str, int]:
+    """Bytes per table, its indexes included; empty when the database cannot tell."""
+    if dialect != "sqlite":
+        query = text("SELECT pg_total_relation_size(to_regclass(CAST(:name AS text)))")
+        return {n: int(connection.execute(query, {"name": n}).scalar() or 0) for n in names}
+    try:  # the dbstat table is compiled into most SQLite builds, not all
+        rows = connection.execute(
+            text("SELECT tbl_name, name FROM sqlite_schema WHERE type IN ('table', 'index')")
+        ).all()
+        query = text("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")
+        pages = {str(name): int(size or 0) for name, size in connection.execute(query)}
+    except OperationalError:
+        return {}
+    sizes = dict.fromkeys(names, 0)
+    for table_name, name in rows:
+        if table_name in sizes:
+            sizes[table_name] += pages.get(name, 0)
+    return sizes
+
+
+def _free(connection: Connection, dialect: str) -> int:
+    """SQLite: bytes of free pages, reused by new rows before the file grows."""
+    if dialect != "sqlite":
+        return 0
+    pages = connection.execute(text("PRAGMA freelist_count")).scalar() or 0
+    page_size = connection.execute(text("PRAGMA page_size")).scalar() or 0
+    return int(pages) * int(page_size)

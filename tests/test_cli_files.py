@@ -90,3 +90,18 @@ def test_output_to_a_pipe_never_splits_a_long_path_over_lines(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     assert f"sqlite:///{deep}/cphpost-monitor.sqlite3" in result.stdout
     assert len(result.stdout.strip().splitlines()) == 1
+
+
+def test_db_stats_counts_the_rows_of_every_table_as_json(tmp_path: Path) -> None:
+    import json
+
+    assert cli(tmp_path, "db", "upgrade").returncode == 0
+
+    result = cli(tmp_path, "db", "stats", "--json")
+
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    assert {"article", "version", "change", "alert", "delivery"} <= set(stats["tables"])
+    assert set(stats["tables"].values()) == {0}
+    assert stats["bytes"] > 0
+    assert set(stats["table_bytes"]) == set(stats["tables"])

@@ -7,12 +7,16 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import Connection, func, text
-from sqlalchemy.exc import OperationalError
-from sqlmodel import SQLModel, select
 
 from monitor.cli.common import UserError, console, open_store, settings
-from monitor.db import DatabaseError, current_revision, get_engine, head_revision, upgrade
+from monitor.db import (
+    DatabaseError,
+    current_revision,
+    get_engine,
+    head_revision,
+    storage_stats,
+    upgrade,
+)
 from monitor.settings import mask_secret_url
 
 db_app = typer.Typer(help="Database schema and storage statistics.", no_args_is_help=True)
@@ -48,67 +52,21 @@ def stats_command(
     """Rows and bytes per table and the database size (versions are kept forever; the fetch
     log is pruned after fetch_log_days)."""
     s = settings()
-    engine = open_store(s)
-    counts: dict[str, int] = {}
-    with engine.connect() as connection:
-        for name, tbl in SQLModel.metadata.tables.items():
-            counts[name] = int(connection.execute(select(func.count()).select_from(tbl)).one()[0])
-        size = _size(connection, engine.dialect.name)
-        sizes = _table_sizes(connection, engine.dialect.name, list(counts))
-        free = _free(connection, engine.dialect.name)
+    stats = storage_stats(open_store(s))
     if json_output:
-        data = {"tables": counts, "bytes": size, "table_bytes": sizes, "free_bytes": free}
-        typer.echo(json.dumps(data))
+        typer.echo(json.dumps(stats.to_dict()))
         return
     table = Table("table", "rows", "size", title=f"database {_shown(s.effective_database_url)}")
-    for name, count in sorted(counts.items()):
-        table.add_row(name, f"{count:,}", _mib(sizes.get(name)))
+    for name, count in sorted(stats.rows.items()):
+        table.add_row(name, f"{count:,}", _mib(stats.table_bytes.get(name)))
     console.print(table)
-    console.print(f"size: {size / 1_048_576:.1f} MiB", highlight=False)
-    if free:
+    console.print(f"size: {stats.bytes / 1_048_576:.1f} MiB", highlight=False)
+    if stats.free_bytes:
         console.print(
-            f"free for reuse: {free / 1_048_576:.1f} MiB (filled again before the file grows)",
+            f"free for reuse: {stats.free_bytes / 1_048_576:.1f} MiB"
+            " (filled again before the file grows)",
             highlight=False,
         )
-
-
-def _size(connection: Connection, dialect: str) -> int:
-    if dialect == "sqlite":
-        pages = connection.execute(text("PRAGMA page_count")).scalar() or 0
-        page_size = connection.execute(text("PRAGMA page_size")).scalar() or 0
-        return int(pages) * int(page_size)
-    return int(
-        connection.execute(text("SELECT pg_database_size(current_database())")).scalar() or 0
-    )
-
-
-def _table_sizes(connection: Connection, dialect: str, names: list[str]) -> dict[str, int]:
-    """Bytes per table, its indexes included; empty when the database cannot tell."""
-    if dialect != "sqlite":
-        query = text("SELECT pg_total_relation_size(to_regclass(CAST(:name AS text)))")
-        return {n: int(connection.execute(query, {"name": n}).scalar() or 0) for n in names}
-    try:  # the dbstat table is compiled into most SQLite builds, not all
-        rows = connection.execute(
-            text("SELECT tbl_name, name FROM sqlite_schema WHERE type IN ('table', 'index')")
-        ).all()
-        query = text("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")
-        pages = {str(name): int(size or 0) for name, size in connection.execute(query)}
-    except OperationalError:
-        return {}
-    sizes = dict.fromkeys(names, 0)
-    for table_name, name in rows:
-        if table_name in sizes:
-            sizes[table_name] += pages.get(name, 0)
-    return sizes
-
-
-def _free(connection: Connection, dialect: str) -> int:
-    """SQLite: bytes of free pages, reused by new rows before the file grows."""
-    if dialect != "sqlite":
-        return 0
-    pages = connection.execute(text("PRAGMA freelist_count")).scalar() or 0
-    page_size = connection.execute(text("PRAGMA page_size")).scalar() or 0
-    return int(pages) * int(page_size)
 
 
 def _mib(size: int | None) -> str:

@@ -21,12 +21,11 @@ from rich.text import Text
 
 from monitor.cli.common import UserError, console, console_err, settings
 from scrapers.article import Article, ExtractionFailure, fingerprint
-from scrapers.cphpost import DEFAULT_SITE, extract
 
 PathOrUrl = Annotated[
     str,
     typer.Argument(
-        help="A saved cphpost.dk article page (path or file:// URL), or an http(s) URL to fetch.",
+        help="A saved article page of the site (path or file:// URL), or an http(s) URL to fetch.",
         show_default=False,
     ),
 ]
@@ -72,7 +71,8 @@ def _from_file(path: Path) -> Article | ExtractionFailure:
         data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return extract(data, path.resolve().as_uri(), site=DEFAULT_SITE)
+    site = settings().scraper
+    return site.extract(data, path.resolve().as_uri(), site.default_origin)
 
 
 def _from_url(url: str) -> Article | ExtractionFailure:
@@ -85,7 +85,7 @@ def _from_url(url: str) -> Article | ExtractionFailure:
         problem = result.error or f"HTTP {result.status}"
         console_err.print(f"fetch failed: {url}: {problem}", markup=False, highlight=False)
         raise typer.Exit(1)
-    return extract(result.body, result.final_url or url, site=s.site_url, encoding=result.encoding)
+    return s.scraper.extract(result.body, result.final_url or url, s.site_url, result.encoding)
 
 
 def print_summary(article: Article) -> None:
