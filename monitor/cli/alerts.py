@@ -12,14 +12,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import Engine
 
 from monitor.alerts.deliver import idempotency_key, send_test
 from monitor.alerts.outbox import list_alerts
 from monitor.alerts.render import one_line
 from monitor.alerts.targets import LOG_TARGET, TargetError, load_targets, redact
-from monitor.cli.common import UserError, console, console_err, settings
-from monitor.db import DatabaseError, check_schema, get_engine
+from monitor.cli.common import UserError, console, console_err, open_store, settings
 from monitor.models import DeliveryStatus
 from monitor.settings import Settings
 
@@ -81,7 +79,7 @@ def list_command(
         raise UserError("give --pending or --failed, not both")
     status = DeliveryStatus.PENDING if pending else DeliveryStatus.FAILED if failed else None
     s = settings()
-    engine = _open_store(s)
+    engine = open_store(s)
     shown = _target_names(s)
     rows = [_row(alert, deliveries, shown) for alert, deliveries in list_alerts(
         engine, status=status, limit=limit
@@ -111,15 +109,6 @@ def list_command(
 
 def _attempts(n: int) -> str:
     return f"{n} attempt" if n == 1 else f"{n} attempts"
-
-
-def _open_store(s: Settings) -> Engine:
-    try:
-        engine = get_engine(s)
-        check_schema(engine)
-    except DatabaseError as exc:
-        raise UserError(str(exc)) from None
-    return engine
 
 
 def _target_names(s: Settings) -> dict[str, str]:
