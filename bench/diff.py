@@ -60,10 +60,7 @@ def pairs() -> list[tuple[Article, Article]]:
 
 
 def clear_caches() -> None:
-    for value in vars(diff_module).values():
-        clear = getattr(value, "cache_clear", None)
-        if callable(clear):
-            clear()
+    diff_module.clear_caches()
 
 
 def run(work: list[tuple[Article, Article]], n: int, cold: bool, render: bool) -> float:

@@ -66,7 +66,14 @@ def test_json_prints_one_verdict_per_article_with_its_url(cli: typer.Typer, tmp_
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     want = classify(DEPORTATION["title"], "", DEPORTATION["body"]).to_dict()
     assert first == {"url": "https://cphpost.dk/a/", **want}
-    assert second == {"relevant": False, "score": 0.0, "topics": {}, "evidence": []}
+    assert {k: second[k] for k in ("relevant", "score", "topics", "evidence")} == {
+        "relevant": False,
+        "score": 0.0,
+        "topics": {},
+        "evidence": [],
+    }
+    assert second["measures"]["focus"] == "none"
+    assert first["measures"]["focus"] == "headline"
 
 
 def test_articles_are_read_from_standard_input_without_input(cli: typer.Typer) -> None:

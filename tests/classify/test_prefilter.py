@@ -1,30 +1,31 @@
 """The classifier's prefilter changes its speed, never its verdicts.
 
 ``classify`` tries only the terms and masks a one-pass scan of the text says may match (see
-``monitor.classify._Index``). ``reference_classify`` below is the classifier as it was before
-that: every mask and every term tried on every field. The two must agree exactly (relevance,
-score, topics, evidence and its order) on the labelled dev set, the seed stories, the recorded
-pages, the generated articles of the scale tests and the backfill bench, and on adversarial
-texts built from the rules' own terms (overlaps, words inside words, hyphens, negative phrases,
-characters that match ASCII letters only when case is ignored), with the packaged rules and with
-user rules whose patterns use inline flags, backreferences and lookarounds.
+``monitor.classify.index.Index``). ``reference_hits`` below is the matching as it was before
+that: every mask and every term tried on every field. Both must find exactly the same matches
+(term, surface, field, offset, in order), from which the verdict is computed, on the labelled
+dev set, the seed stories, the recorded pages, the generated articles of the scale tests and
+the backfill bench, and on adversarial texts built from the rules' own terms (overlaps, words
+inside words, hyphens, negative phrases, characters that match ASCII letters only when case is
+ignored), with the packaged rules and with user rules whose patterns use inline flags,
+backreferences and lookarounds.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import random
 import re
 import string
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from monitor import classify as C
-from monitor.classify import Classification, Evidence, Rules, classify, load_rules
+from monitor.classify import FIELDS, Classification, Rules, classify, load_rules
+from monitor.classify.index import FOLDS_TO_ASCII
+from monitor.classify.matching import body_paragraphs, match_article
+from monitor.classify.terms import Term, normalise
 from tests.support.synthetic import generate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -41,7 +42,7 @@ def _ref_clean_body(body: str | Sequence[str], rules: Rules) -> str:
         paragraphs = [line for para in body for line in str(para).splitlines()]
     kept = []
     for para in paragraphs:
-        line = C._normalise(para).rstrip()
+        line = normalise(para).rstrip()
         text = line.strip()
         if not text or any(r.search(line) for r in rules.drop):
             continue
@@ -51,7 +52,7 @@ def _ref_clean_body(body: str | Sequence[str], rules: Rules) -> str:
     return "\n".join(kept)
 
 
-def _ref_finditer(term: C._Term, text: str) -> Iterator[re.Match[str]]:
+def _ref_finditer(term: Term, text: str) -> Iterator[re.Match[str]]:
     if not all(needle in text for needle in term.needles):
         return
     if not term.bounded:
@@ -74,14 +75,14 @@ def _ref_masked(text: str, rules: Rules) -> str:
     return text
 
 
-def _ref_matches(text: str, rules: Rules) -> list[tuple[C._Term, str]]:
-    found: list[tuple[int, int, C._Term]] = []
+def _ref_matches(text: str, rules: Rules) -> list[tuple[Term, str, int]]:
+    found: list[tuple[int, int, Term]] = []
     for term in rules.terms:
         for m in _ref_finditer(term, text):
             if m.end() > m.start():
                 found.append((m.start(), m.end(), term))
     found.sort(key=lambda f: (f[0] - f[1], f[0]))
-    accepted: list[tuple[int, int, C._Term]] = []
+    accepted: list[tuple[int, int, Term]] = []
     for start, end, term in found:
         if any(
             start < a_end
@@ -92,58 +93,23 @@ def _ref_matches(text: str, rules: Rules) -> list[tuple[C._Term, str]]:
         ):
             continue
         accepted.append((start, end, term))
-    return [(term, " ".join(text[s:e].split())) for s, e, term in accepted]
+    return [(term, " ".join(text[s:e].split()), s) for s, e, term in accepted]
 
 
-def reference_classify(
+def reference_hits(
     title: str, standfirst: str, body: str | Sequence[str], rules: Rules
-) -> Classification:
-    sc = rules.scoring
-    body_text = _ref_clean_body(body, rules)
+) -> list[tuple[str, str, str, str, int]]:
+    """(topic, term key, surface, field, offset) of every accepted match, every term tried."""
     texts = {
-        "title": _ref_masked(C._normalise(title), rules),
-        "standfirst": _ref_masked(C._normalise(standfirst), rules),
-        "body": _ref_masked(body_text, rules),
+        "title": _ref_masked(normalise(title), rules),
+        "standfirst": _ref_masked(normalise(standfirst), rules),
+        "body": _ref_masked(_ref_clean_body(body, rules), rules),
     }
-    words = len(C._WORD.findall(body_text))
-    damping = {"title": 1.0, "standfirst": 1.0}
-    damping["body"] = min(1.0, math.sqrt(sc.body_norm_words / words)) if words else 1.0
-    contributions: list[tuple[C._Term, Evidence]] = []
-    for fname in C.FIELDS:
-        counts: Counter[int] = Counter()
-        surfaces: dict[int, Counter[str]] = {}
-        by_id: dict[int, C._Term] = {}
-        for term, surface in _ref_matches(texts[fname], rules):
-            counts[id(term)] += 1
-            surfaces.setdefault(id(term), Counter())[surface] += 1
-            by_id[id(term)] = term
-        for tid, n in counts.items():
-            term = by_id[tid]
-            weight = term.weight * sc.field_weights[fname] * (1 + math.log(n)) * damping[fname]
-            surface = surfaces[tid].most_common(1)[0][0]
-            contributions.append((term, Evidence(term.topic, surface, fname, n, weight)))
-    core = sum(ev.weight for term, ev in contributions if term.tier == "core")
-    counted = [ev for term, ev in contributions if term.tier == "core" or core >= sc.core_minimum]
-    score = sum(ev.weight for ev in counted)
-    relevant = core >= sc.core_minimum and score >= sc.relevance_threshold
-    topic_scores: dict[str, float] = {}
-    for ev in counted:
-        topic_scores[ev.topic] = topic_scores.get(ev.topic, 0.0) + ev.weight
-    topics: dict[str, float] = {}
-    if relevant and topic_scores:
-        best = max(topic_scores.values())
-        floor = max(sc.topic_threshold, sc.topic_relative * best)
-        ranked = sorted(topic_scores.items(), key=lambda kv: (-kv[1], C.TOPICS.index(kv[0])))
-        topics = {t: round(s, 2) for t, s in ranked if s >= floor} or {
-            ranked[0][0]: round(ranked[0][1], 2)
-        }
-    evidence = tuple(
-        Evidence(ev.topic, ev.term, ev.field, ev.count, round(ev.weight, 3))
-        for ev in sorted(
-            counted, key=lambda e: (-e.weight, C.TOPICS.index(e.topic), C.FIELDS.index(e.field))
-        )
-    )
-    return Classification(relevant, round(score, 2), topics, evidence)
+    return [
+        (term.topic, term.key, surface, fname, start)
+        for fname in FIELDS
+        for term, surface, start in _ref_matches(texts[fname], rules)
+    ]
 
 
 # Corpora ----------------------------------------------------------------------------------
@@ -282,11 +248,15 @@ def user_rules(tmp_path_factory: pytest.TempPathFactory) -> Rules:
 
 
 def _assert_same(texts: list[Text], rules: Rules) -> list[Classification]:
+    """The prefiltered matches are those of trying every term, so the verdicts (a function of
+    the matches) are too."""
     verdicts = []
     for title, standfirst, body in texts:
-        want = reference_classify(title, standfirst, body, rules)
-        assert classify(title, standfirst, body, rules) == want, (title, standfirst, body)
-        verdicts.append(want)
+        want = reference_hits(title, standfirst, body, rules)
+        hits = match_article(title, standfirst, body, rules).hits
+        got = [(h.term.topic, h.term.key, h.surface, h.field, h.start) for h in hits]
+        assert got == want, (title, standfirst, body)
+        verdicts.append(classify(title, standfirst, body, rules))
     return verdicts
 
 
@@ -339,9 +309,13 @@ def test_same_verdicts_with_replacement_rules(tmp_path: Path) -> None:
 
 def test_candidates_include_every_term_whose_needles_are_present() -> None:
     rules = load_rules()
-    index = rules._index
+    index = rules.index
     for title, standfirst, body in adversarial_texts(rules, 300, seed=4):
-        for text in (C._normalise(title), C._normalise(standfirst), C._clean_body(body, rules)):
+        for text in (
+            normalise(title),
+            normalise(standfirst),
+            "\n".join(body_paragraphs(body, rules)),
+        ):
             terms, masks = index.candidates(text)
             for items, got in ((rules.terms, terms), (rules.masks, masks)):
                 present = {i for i, t in enumerate(items) if all(n in text for n in t.needles)}
@@ -358,12 +332,12 @@ def test_the_characters_that_fold_to_ascii_are_all_known() -> None:
     for ch in string.printable:
         hits = set(re.findall(re.escape(ch), everything, re.IGNORECASE))
         folding |= hits - {ch, ch.lower()}
-    assert all(C._FOLDS_TO_ASCII.fullmatch(c) for c in folding), sorted(folding)
+    assert all(FOLDS_TO_ASCII.fullmatch(c) for c in folding), sorted(folding)
 
 
 def test_required_literals_of_the_packaged_patterns() -> None:
     rules = load_rules()
-    required = rules._index.required
+    required = rules.index.required
     patterns = [i for i, t in enumerate(rules.terms) if not t.bounded]
     assert len(required) >= len(patterns) // 2  # most patterns are skipped by a literal check
     for i, literals in required.items():

@@ -91,8 +91,10 @@ def test_evidence_names_topic_term_as_written_field_count_and_contribution() -> 
         "Asylum-seekers wait months. Asylum-seekers wait in centres.",
     )
     assert result.evidence == (
-        Evidence("asylum", "asylum-seekers", "title", 1, 9.0),
-        Evidence("asylum", "asylum-seekers", "body", 2, round(3.0 * (1 + math.log(2)), 3)),
+        Evidence("asylum", "asylum-seekers", "title", 1, 9.0, "title", 0),
+        Evidence(
+            "asylum", "asylum-seekers", "body", 2, round(3.0 * (1 + math.log(2)), 3), "lead", 1
+        ),
     )
     assert result.score == round(sum(e.weight for e in result.evidence), 2)
 
@@ -122,10 +124,12 @@ def test_summary_shows_the_strongest_term_per_topic_with_count_and_fields() -> N
         "",
         "Asylum-seekers wait. Asylum-seekers protest. Asylum-seekers leave.",
     )
+    measures = "focus headline, headline 18, lead 6.3, rest 0, 1/1 paragraphs, 3/3 sentences"
     assert result.summary() == (
         'asylum: "asylum-seekers" ×4 (title, body); deportation: "deportation" ×1 (title)'
+        f" [{measures}]"
     )
-    assert result.summary(limit=1) == 'asylum: "asylum-seekers" ×4 (title, body)'
+    assert result.summary(limit=1) == f'asylum: "asylum-seekers" ×4 (title, body) [{measures}]'
 
 
 def test_summary_of_no_evidence_says_so() -> None:
@@ -136,15 +140,51 @@ def test_to_dict_is_json_ready_and_from_dict_restores_it() -> None:
     result = classify("Rejected asylum seekers wait", "", "Asylum is rare.")
     data = result.to_dict()
     assert json.loads(json.dumps(data)) == data
-    assert set(data) == {"relevant", "score", "topics", "evidence"}
+    assert set(data) == {"relevant", "score", "topics", "evidence", "measures"}
     assert data["evidence"][0] == {
         "topic": "deportation",
         "term": "rejected asylum seekers",
         "field": "title",
         "count": 1,
         "weight": 9.0,
+        "segment": "title",
+        "paragraphs": 0,
     }
+    assert data["measures"]["focus"] == "headline"
     assert Classification.from_dict(data) == result
+
+
+def test_a_verdict_stored_by_the_previous_version_is_still_read() -> None:
+    """Rows written before segments and measures existed have neither: both are optional."""
+    old = {
+        "relevant": True,
+        "score": 12.0,
+        "topics": {"deportation": 12.0},
+        "evidence": [
+            {"topic": "deportation", "term": "deportation", "field": "title", "count": 1,
+             "weight": 9.0},
+            {"topic": "asylum", "term": "asylum", "field": "body", "count": 1, "weight": 3.0},
+        ],
+    }  # fmt: skip
+    verdict = Classification.from_dict(old)
+    assert verdict.measures is None
+    assert verdict.evidence[0] == Evidence("deportation", "deportation", "title", 1, 9.0)
+    assert verdict.evidence[1].where == "body"
+    assert verdict.evidence_for("deportation") == (verdict.evidence[0],)
+    assert verdict.summary() == 'deportation: "deportation" ×1 (title); asylum: "asylum" ×1 (body)'
+
+
+def test_evidence_for_a_topic_is_its_evidence_strongest_first() -> None:
+    result = classify(
+        "Deportation flight leaves",
+        "",
+        "Deportation centres are full. A second deportation. Rejected asylum seekers wait.",
+    )
+    evidence = result.evidence_for("deportation")
+    assert {e.topic for e in evidence} == {"deportation"}
+    assert [e.weight for e in evidence] == sorted((e.weight for e in evidence), reverse=True)
+    assert evidence[0].segment == "title"
+    assert len(evidence) == sum(e.topic == "deportation" for e in result.evidence)
 
 
 def test_not_relevant_results_carry_no_topics_but_keep_their_evidence() -> None:

@@ -1,0 +1,169 @@
+"""Showing a comparison: unified text, word-level HTML, changed sentences for alerts."""
+
+from __future__ import annotations
+
+import html
+import re
+from difflib import unified_diff
+
+from monitor.diff.compare import paywall_label, related_change
+from monitor.diff.text import (
+    align_paragraphs,
+    article_paragraphs,
+    clean,
+    fold,
+    opcodes,
+    split_sentences,
+)
+from scrapers.article import Article
+
+
+def _text_lines(article: Article) -> list[str]:
+    lines = [f"Headline: {clean(article.title)}"]
+    if clean(article.standfirst):
+        lines.append(f"Standfirst: {clean(article.standfirst)}")
+    if clean(article.author):
+        lines.append(f"Byline: {clean(article.author)}")
+    lines.append("Body (premium, teaser only):" if article.paywalled else "Body:")
+    lines += article_paragraphs(article)
+    lines += [f"READ MORE: {t}" for t in (clean(x) for x in article.related_links) if t]
+    return lines
+
+
+def _version_label(tag: str, article: Article) -> str:
+    when = article.modified or article.published
+    return f"{tag}: {article.url}" + (f" @ {when.isoformat()}" if when else "")
+
+
+def render_unified(
+    old: Article,
+    new: Article,
+    context: int = 1,
+    *,
+    old_label: str | None = None,
+    new_label: str | None = None,
+) -> str:
+    """Unified diff, one line per field or paragraph; '' when the text is the same."""
+    lines = unified_diff(
+        _text_lines(old),
+        _text_lines(new),
+        fromfile=old_label if old_label is not None else _version_label("old", old),
+        tofile=new_label if new_label is not None else _version_label("new", new),
+        n=max(0, context),
+        lineterm="",
+    )
+    text = "\n".join(lines)
+    return text + "\n" if text else ""
+
+
+_HTML_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+
+
+def _html_words(old: str, new: str) -> str:
+    """Word-level <del>/<ins> markup; every piece of text escaped.
+
+    Spaces between two changed words join the change, so a reworded phrase reads as one
+    deletion and one insertion rather than a word-by-word zigzag.
+    """
+    esc = html.escape
+    if old == new:
+        return esc(old)
+    a, b = _HTML_TOKEN.findall(old), _HTML_TOKEN.findall(new)
+    ops = opcodes(a, b)
+    for k in range(1, len(ops) - 1):
+        tag, i1, i2, j1, j2 = ops[k]
+        between_changes = ops[k - 1][0] != "equal" and ops[k + 1][0] != "equal"
+        if tag == "equal" and between_changes and "".join(a[i1:i2]).isspace():
+            ops[k] = ("replace", i1, i2, j1, j2)
+    out: list[str] = []
+    k = 0
+    while k < len(ops):
+        tag, i1, i2, j1, j2 = ops[k]
+        if tag == "equal":
+            out.append(esc("".join(a[i1:i2])))
+            k += 1
+            continue
+        while k + 1 < len(ops) and ops[k + 1][0] != "equal":
+            k += 1
+            i2, j2 = ops[k][2], ops[k][4]
+        if i2 > i1:
+            out.append(f"<del>{esc(''.join(a[i1:i2]))}</del>")
+        if j2 > j1:
+            out.append(f"<ins>{esc(''.join(b[j1:j2]))}</ins>")
+        k += 1
+    return "".join(out)
+
+
+def render_html(old: Article, new: Article) -> str:
+    """Word-level HTML diff for an email: headline, changed fields, one <p> per paragraph.
+
+    Unchanged runs of paragraphs become one '…' paragraph. Only <div>, <h2>, <p>, <ins>, <del>
+    with fixed class names are emitted; all article text goes through html.escape.
+    """
+    esc = html.escape
+    out = ['<div class="cphmon-diff">']
+    out.append(f"<h2>{_html_words(clean(old.title), clean(new.title))}</h2>")
+    for css, o, n in (
+        ("standfirst", old.standfirst, new.standfirst),
+        ("byline", old.author, new.author),
+    ):
+        o, n = clean(o), clean(n)
+        if o != n:
+            out.append(f'<p class="{css}">{_html_words(o, n)}</p>')
+    if old.paywalled != new.paywalled:
+        o, n = paywall_label(old.paywalled), paywall_label(new.paywalled)
+        out.append(f'<p class="paywall">Paywall: {o} → {n}; the body is not compared.</p>')
+    else:
+        elided = False
+        for seg in align_paragraphs(article_paragraphs(old), article_paragraphs(new)):
+            if seg.op == "equal":
+                if not elided:
+                    out.append('<p class="elided">…</p>')
+                elided = True
+                continue
+            elided = False
+            if seg.op == "edit":
+                out.append(f"<p>{_html_words(seg.old[0], seg.new[0])}</p>")
+            for p in seg.old if seg.op == "removed" else ():
+                out.append(f"<p><del>{esc(p)}</del></p>")
+            for p in seg.new if seg.op == "added" else ():
+                out.append(f"<p><ins>{esc(p)}</ins></p>")
+        for change in related_change(old.related_links, new.related_links):
+            out.append(f'<p class="related">READ MORE: {_html_words(change.old, change.new)}</p>')
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def _sentence_pairs(old: str, new: str) -> list[tuple[str, str]]:
+    """Changed sentences of one text pair; cosmetic differences left out."""
+    sa = [s for s in split_sentences(old) if fold(s)]
+    sb = [s for s in split_sentences(new) if fold(s)]
+    ka = [fold(s).casefold() for s in sa]
+    kb = [fold(s).casefold() for s in sb]
+    pairs: list[tuple[str, str]] = []
+    for tag, i1, i2, j1, j2 in opcodes(ka, kb):
+        if tag == "equal":
+            continue
+        olds, news = sa[i1:i2], sb[j1:j2]
+        for k in range(max(len(olds), len(news))):
+            pairs.append((olds[k] if k < len(olds) else "", news[k] if k < len(news) else ""))
+    return pairs
+
+
+def changed_sentences(old: Article, new: Article, limit: int = 5) -> list[tuple[str, str]]:
+    """Up to ``limit`` (old sentence, new sentence) pairs for an alert, in article order.
+
+    ``("", new)`` is a sentence added, ``(old, "")`` one removed. Headline first, then
+    standfirst, then body (not compared when the paywall flipped).
+    """
+    if limit <= 0:
+        return []
+    pairs = _sentence_pairs(clean(old.title), clean(new.title))
+    pairs += _sentence_pairs(clean(old.standfirst), clean(new.standfirst))
+    if old.paywalled == new.paywalled:
+        for seg in align_paragraphs(article_paragraphs(old), article_paragraphs(new)):
+            if len(pairs) >= limit:
+                break
+            if seg.op != "equal":
+                pairs += _sentence_pairs("\n".join(seg.old), "\n".join(seg.new))
+    return pairs[:limit]
