@@ -28,6 +28,7 @@ class Article(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     url: str = Field(index=True, unique=True)
+    site: str = Field(default="cphpost", sa_column_kwargs={"server_default": "cphpost"})
     post_id: int | None = Field(default=None, index=True)
     section: str = ""
     status: str = Field(default=ArticleStatus.PENDING)
