@@ -29,7 +29,7 @@ from monitor.models import (
     UrlAlias,
 )
 from monitor.settings import Settings, load_settings
-from monitor.store import acquire_lease, add_candidates, claim_article, find_article
+from monitor.store import Claim, acquire_lease, add_candidates, claim_article, find_article
 from scrapers.article import Candidate
 from scrapers.cphpost import parse_feed, parse_listing
 from tests.backfill.conftest import article_requests, article_urls, run, stored
@@ -269,7 +269,7 @@ def test_an_article_another_worker_is_checking_is_left_to_it(
         add_candidates(db, [Candidate(url, "feed")], datetime.now(UTC))
         article = find_article(db, url)
         assert article is not None and article.id is not None
-    assert claim_article(engine, article.id, "daemon-host:1", 300) is not None
+    assert isinstance(claim_article(engine, article.id, "daemon-host:1", 300), Claim)
     counts = run(settings, engine)
     assert (counts.fetched, counts.skipped) == (32, 1)
     assert EDITED not in article_requests(replay_site)

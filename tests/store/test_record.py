@@ -15,12 +15,13 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from monitor.alerts.targets import load_targets
-from monitor.check import Context, alert_kind, record
+from monitor.check import Prepared, alert_kind, record
 from monitor.classify import load_rules
 from monitor.db import session
 from monitor.diff import diff_articles
 from monitor.fetch import Fetcher, FetchResult
 from monitor.models import Alert, Article, ArticleStatus, Change, Delivery, Version
+from monitor.runtime import Context
 from monitor.settings import load_settings
 from monitor.store import add_candidates, claim_due, find_article
 from scrapers.article import Article as Page
@@ -75,7 +76,7 @@ def fetch(
         db.add(article)
     (claim,) = claim_due(ctx.engine, "w", 1, 60, now=at)
     result = result or FetchResult(url, url, status=200, etag='"e"')
-    return record(ctx, claim, result, got, at).outcome
+    return record(ctx, claim, result, Prepared(got) if got is not None else None, at).outcome
 
 
 def ok(ctx: Context, url: str, relative: str, at: datetime) -> str:
