@@ -290,6 +290,10 @@ def _apply(
     now: datetime,
 ) -> Report:
     page = prepared.page if prepared is not None else None
+    if result.ok and isinstance(page, Page):
+        # before the schedule is read: an old article's first fetch (a backfill) is due by
+        # its age, not as a fresh one's
+        article.published = page.published or article.published
     regular = _regular_next(ctx.settings, article, now)
     if result.not_modified:
         article.fail_count, article.last_error, article.missing_since = 0, None, None
@@ -441,7 +445,6 @@ def _content(
     article.status = ArticleStatus.PAYWALLED if page.paywalled else ArticleStatus.LIVE
     article.post_id = page.post_id or article.post_id
     article.section = page.section or article.section
-    article.published = page.published or article.published
     current = db.get(Version, article.current_version_id) if article.current_version_id else None
     if current is not None and current.fingerprint == fp:
         outcome = Outcome.UNCHANGED

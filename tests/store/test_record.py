@@ -96,6 +96,21 @@ def test_the_first_fetch_stores_version_one_and_alerts_a_relevant_article(ctx: C
     assert [d.status for d in rows(ctx.engine, Delivery)] == ["pending"]
 
 
+def test_the_first_fetch_schedules_the_next_by_the_published_date(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """An article published in 2015 and fetched for the first time (a backfill) is old: its
+    next check follows the schedule's last step, not the first one of a fresh article."""
+    settings = load_settings(
+        site_url=SITE, data_dir=tmp_path, recheck_schedule="3h:15m,30d:1d,*:7d"
+    )
+    ctx = Context(settings, engine, Fetcher(settings), [], load_rules(), "w")
+    assert ok(ctx, REPATRIATIONS, ORIGINAL[REPATRIATIONS], T0) == "new"
+    (article,) = rows(engine, Article)
+    assert article.published is not None and article.published.year == 2015
+    assert article.next_check_at - T0 >= timedelta(days=7 * 0.9)
+
+
 def test_a_furniture_only_rerecording_stores_no_version_and_alerts_nothing(ctx: Context) -> None:
     ok(ctx, REPATRIATIONS, ORIGINAL[REPATRIATIONS], T0)
     outcome = ok(ctx, REPATRIATIONS, FURNITURE_ONLY, T0 + timedelta(days=365))
