@@ -10,8 +10,9 @@ server runs in its own process too, so it does not share the backfill's interpre
     .venv/bin/python bench/backfill.py --sizes 1000 --breakdown   # CPU ms per article by stage
 
 The machine is shared, so wall time is noisy; ``--breakdown`` reports process CPU per article by
-stage (exclusive: a stage's figure does not include the stages it calls), which is what decides
-the rate once the machine is idle. The replay server's CPU per article is reported too: it runs
+stage (exclusive: a stage's figure does not include the stages it calls; measured by the
+backfill's own ``timings`` hook, :class:`monitor.backfill.Timings`), which is what decides the
+rate once the machine is idle. The replay server's CPU per article is reported too: it runs
 on the same cores. ``--repeat K`` runs each size K times (the rate varies with the machine's load).
 
 Target: at least 300 articles/s on a 2-core machine, and peak RSS flat in N.
@@ -43,11 +44,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _process_cpu(pid: int) -> float:
@@ -85,90 +81,11 @@ def replay_server(n: int) -> Iterator[tuple[str, int]]:
         proc.wait(timeout=10)
 
 
-class _Stages:
-    """Exclusive process-CPU time per pipeline stage, by wrapping the functions check() calls."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self.batches: list[int] = []  # checks per write of the group commit
-        self._nested = 0.0  # CPU already attributed, so an outer stage can leave it out
-
-    def _add(self, stage: str, started: float, nested_before: float) -> None:
-        own = time.process_time() - started - (self._nested - nested_before)
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + own
-        self._nested += own
-
-    def wrap(self, stage: str, func: Any) -> Any:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started, nested = time.process_time(), self._nested
-            try:
-                return func(*args, **kwargs)
-            finally:
-                self._add(stage, started, nested)
-
-        return timed
-
-    def wrap_async(self, stage: str, func: Any) -> Any:
-        async def timed(*args: Any, **kwargs: Any) -> Any:
-            started, nested = time.process_time(), self._nested
-            try:
-                return await func(*args, **kwargs)
-            finally:
-                self._add(stage, started, nested)
-
-        return timed
-
-    def install(self) -> None:
-        from sqlalchemy.orm import Session
-
-        import monitor.backfill as backfill_module
-        import monitor.check as check_module
-        from monitor.fetch import Fetcher
-
-        Fetcher.get = self.wrap_async("fetch (httpx, robots, limiter)", Fetcher.get)  # type: ignore[method-assign]
-        check_module.extract = self.wrap("extract", check_module.extract)
-        backfill_module._Offload.__call__ = self.wrap_async(  # type: ignore[method-assign]
-            "offload (IPC to the extract+classify process)", backfill_module._Offload.__call__
-        )
-        check_module.classify = self.wrap("classify", check_module.classify)
-        check_module.diff_articles = self.wrap("diff", check_module.diff_articles)
-        backfill_module.record_batch = self.wrap(
-            "record: batches (SELECT, checks' logic, minus the stages below)",
-            backfill_module.record_batch,
-        )
-        backfill_module.record = self.wrap(
-            "record: one by one (minus the stages below)", backfill_module.record
-        )
-        check_module.lock_claimed = self.wrap(
-            "record: lock_claimed (SELECT … FOR UPDATE)", check_module.lock_claimed
-        )
-        check_module._add_change = self.wrap("record: _add_change", check_module._add_change)
-        check_module._insert = self.wrap(
-            "record: Core INSERTs (version, change, fetch log)", check_module._insert
-        )
-        check_module._same_story = self.wrap("record: _same_story", check_module._same_story)
-        Session.commit = self.wrap("commit (flush of pending rows + COMMIT)", Session.commit)  # type: ignore[method-assign]
-        backfill_module.add_candidates = self.wrap("add_candidates", backfill_module.add_candidates)
-        write = backfill_module._Writer._write
-
-        def counted(writer: Any, batch: list[Any]) -> None:
-            self.batches.append(len(batch))
-            write(writer, batch)
-
-        backfill_module._Writer._write = counted  # type: ignore[method-assign,assignment]
-        backfill_module.plan_batch = self.wrap(
-            "plan_batch (lookups, leases, minus add_candidates)", backfill_module.plan_batch
-        )
-
-
 def run_once(
     origin: str, n: int, database_url: str | None, profile: str | None, breakdown: bool
 ) -> dict[str, Any]:
     """One backfill in this process (the child); returns its measurements."""
-    stages = _Stages() if breakdown else None
-    if stages is not None:
-        stages.install()
-    from monitor.backfill import backfill
+    from monitor.backfill import Timings, backfill
     from monitor.db import get_engine, upgrade
     from monitor.settings import load_settings
 
@@ -180,6 +97,7 @@ def run_once(
         upgrade(settings.effective_database_url)
         engine = get_engine(settings)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        timings = Timings()  # also the worker processes' CPU and memory
         coro = backfill(
             settings,
             engine,
@@ -189,9 +107,9 @@ def run_once(
             limit=None,
             alert=False,
             dry_run=False,
+            timings=timings,
         )
         started, cpu_started = time.perf_counter(), time.process_time()
-        children_started = _children_cpu()
         if profile:
             import cProfile
 
@@ -202,9 +120,7 @@ def run_once(
             counts = asyncio.run(coro)
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
-        children = _children_cpu() - children_started  # the extract+classify process, if any
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        children_peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if counts.fetched != n or counts.failed:
         raise SystemExit(f"backfill stored {counts.fetched} of {n} ({counts.failed} failed)")
     result: dict[str, Any] = {
@@ -215,16 +131,18 @@ def run_once(
         "cpu_bound_per_second": round(n / cpu, 1),
         "relevant": counts.relevant,
         "peak_rss_mib": round(peak_kib / 1024, 1),
-        "worker_cpu_ms_per_article": round(children / n * 1000, 2),
-        "worker_peak_rss_mib": round(children_peak_kib / 1024, 1),
+        "worker_cpu_ms_per_article": round(timings.worker_cpu / n * 1000, 2),
+        "worker_peak_rss_mib": round(timings.worker_peak_kib / 1024, 1),
+        "prepared_by_workers": timings.prepared_by_workers,
         "rss_before_run_mib": round(rss_before / 1024, 1),
     }
-    if stages is not None:
-        measured = sum(stages.seconds.values())
-        by_stage = {k: v / n * 1000 for k, v in stages.seconds.items()}
-        by_stage["other (event loop, backfill workers, pool)"] = (cpu - measured) / n * 1000
+    if breakdown:
+        measured = sum(timings.seconds.values())
+        by_stage = {k: v / n * 1000 for k, v in timings.seconds.items()}
+        other = "other (fetch: httpx, robots, limiter; the event loop; the pool's IPC)"
+        by_stage[other] = (cpu - measured) / n * 1000
         result["cpu_ms_by_stage"] = {k: round(v, 2) for k, v in by_stage.items()}
-        result["checks_per_write"] = round(sum(stages.batches) / max(len(stages.batches), 1), 2)
+        result["checks_per_write"] = round(sum(timings.batches) / max(len(timings.batches), 1), 2)
     return result
 
 

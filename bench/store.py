@@ -21,10 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.check import Context, record  # noqa: E402
+from monitor.check import Prepared, record  # noqa: E402
 from monitor.classify import load_rules  # noqa: E402
 from monitor.db import make_engine, session, upgrade  # noqa: E402
 from monitor.fetch import Fetcher, FetchResult  # noqa: E402
+from monitor.runtime import Context  # noqa: E402
 from monitor.settings import load_settings  # noqa: E402
 from monitor.store import add_candidates, claim_due  # noqa: E402
 from scrapers.article import Article, Candidate  # noqa: E402
@@ -49,7 +50,7 @@ def run_phase(ctx: Context, by_url: dict[str, Article], status: int) -> tuple[in
         claims = claim_due(ctx.engine, ctx.owner, min(200, len(by_url) - done), 300)
         for claim in claims:
             result = FetchResult(claim.url, claim.url, status=status, etag='"x"')
-            record(ctx, claim, result, by_url[claim.url], datetime.now(UTC))
+            record(ctx, claim, result, Prepared(by_url[claim.url]), datetime.now(UTC))
             done += 1
     return done, time.perf_counter() - started
 

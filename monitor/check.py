@@ -8,28 +8,39 @@ none of it — and the lease on the article simply expires, so another check red
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Engine, Table, insert, text, update
+from sqlalchemy import Table, insert, text, update
 from sqlmodel import Session, col, select
 
 from monitor import schedule
 from monitor.alerts.outbox import enqueue
 from monitor.alerts.render import build_payload
-from monitor.alerts.targets import Target
 from monitor.classify import Classification, Rules, classify
 from monitor.db import session
 from monitor.diff import ChangeKind, Diff, Significance, changed_sentences, diff_articles
 from monitor.diff import lifecycle as lifecycle_diff
 from monitor.diff import render_html as diff_html
-from monitor.fetch import Fetcher, FetchResult
+from monitor.fetch import FetchResult
 from monitor.models import Article, ArticleStatus, Change, FetchLog, UrlAlias, Version
+from monitor.runtime import Context
 from monitor.settings import Settings
-from monitor.store import Claim, add_alias, find_article, lock_claimed, utcnow, versions_of
+from monitor.store import (
+    Claim,
+    add_alias,
+    find_article,
+    lock_claimed,
+    renew_claim,
+    utcnow,
+    versions_of,
+)
 from scrapers.article import Article as Page
 from scrapers.article import ExtractionFailure, fingerprint
 from scrapers.cphpost import canonicalize, extract
@@ -37,21 +48,36 @@ from scrapers.cphpost import canonicalize, extract
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
-class Context:
-    """What a check needs from the running service."""
+class Outcome(StrEnum):
+    """What one check came to; stored in the fetch log, counted by the metrics."""
 
-    settings: Settings
-    engine: Engine
-    fetcher: Fetcher
-    targets: Sequence[Target]
-    rules: Rules
-    owner: str
-    alerts_enabled: bool = True  # the backfill turns alerts off unless --alert
-    verdicts: dict[str, Classification] = field(default_factory=dict)  # by fingerprint
-    # Runs prepare() for a fetched page elsewhere (the backfill: in a worker process) and
-    # returns the page, having remember()ed its verdict; None: prepare() runs inline.
-    offload: Callable[[Claim, FetchResult], Awaitable[Page | ExtractionFailure]] | None = None
+    NOT_MODIFIED = "not_modified"  # 304 to our validators
+    UNCHANGED = "unchanged"  # 200, the same content as the current version
+    NEW = "new"  # the first version
+    CHANGED = "changed"  # a new version
+    RESTORED = "restored"  # back after it was gone
+    MISSING = "missing"  # a first 404/410, to be confirmed
+    DELETED = "deleted"  # confirmed gone
+    GONE = "gone"  # still gone
+    REVERSION_HELD = "reversion_held"  # back to an earlier version: held until confirmed
+    REVERSION_DROPPED = "reversion_dropped"  # a held reversion that did not come back
+    TRANSIENT = "transient"  # a network error or a server error: retried
+    EXTRACTION_FAILED = "extraction_failed"  # a page the scraper could not read: retried
+    LEASE_LOST = "lease_lost"  # another worker took the article over: nothing recorded
+
+
+FAILED = frozenset({Outcome.TRANSIENT, Outcome.EXTRACTION_FAILED})
+NEW_VERSION = frozenset({Outcome.NEW, Outcome.CHANGED})
+NOT_EXTRACTED = frozenset(
+    {
+        Outcome.NOT_MODIFIED,
+        Outcome.MISSING,
+        Outcome.DELETED,
+        Outcome.GONE,
+        Outcome.TRANSIENT,
+        Outcome.LEASE_LOST,
+    }
+)
 
 
 @dataclass(slots=True)
@@ -59,7 +85,7 @@ class Report:
     """What one check came to (for logs, counters, ops health and tests)."""
 
     url: str
-    outcome: str  # not_modified, unchanged, new, changed, missing, deleted, gone, transient, ...
+    outcome: Outcome
     status: int | None = None
     error: str | None = None
     relevant: bool = False
@@ -67,7 +93,7 @@ class Report:
 
     @property
     def failed(self) -> bool:
-        return self.outcome in ("transient", "extraction_failed")
+        return self.outcome in FAILED
 
     @property
     def extracted(self) -> bool:
@@ -75,58 +101,76 @@ class Report:
         return self.status != 304 and self.outcome not in NOT_EXTRACTED
 
 
-NOT_EXTRACTED = frozenset({"not_modified", "missing", "deleted", "gone", "transient", "lease_lost"})
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The pure part of a check, done before its transaction: the page extracted from a 200
+    (or why it could not be), its fingerprint, and its classification (None when the page's
+    fingerprint is the current version's: an unchanged page is not classified again)."""
+
+    page: Page | ExtractionFailure
+    fingerprint: str | None = None
+    verdict: Classification | None = None
+
+
+Preparer = Callable[[FetchResult, str | None], Awaitable[Prepared]]
 
 
 async def check(ctx: Context, claim: Claim, now: datetime | None = None) -> Report:
     """Fetch one claimed article and record what happened."""
-    result, page = await fetch_and_prepare(ctx, claim)
-    return record(ctx, claim, result, page, now or utcnow())
+    result, prepared = await fetch_and_prepare(ctx, claim)
+    return record(ctx, claim, result, prepared, now or utcnow())
+
+
+async def check_holding(ctx: Context, claim: Claim, lease_seconds: float) -> Report:
+    """:func:`check`, renewing the claim every third of ``lease_seconds`` while it runs.
+
+    For a check by hand: a short lease, which a killed process lets go of soon (where its death
+    cannot be seen: another host), held as long as the check needs.
+    """
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(lease_seconds / 3)
+            await asyncio.to_thread(renew_claim, ctx.engine, claim, lease_seconds)
+
+    renewing = asyncio.create_task(renew())
+    try:
+        return await check(ctx, claim)
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
 
 
 async def fetch_and_prepare(
-    ctx: Context, claim: Claim
-) -> tuple[FetchResult, Page | ExtractionFailure | None]:
-    """A check up to its transaction: the fetch, and :func:`prepare` of a 200."""
+    ctx: Context, claim: Claim, preparer: Preparer | None = None
+) -> tuple[FetchResult, Prepared | None]:
+    """A check up to its transaction: the fetch, and :func:`prepare` of a 200 — here, or by
+    ``preparer`` (given the result and the current version's fingerprint; the backfill's
+    runs it in a worker process)."""
     result = await ctx.fetcher.get(claim.url, etag=claim.etag, last_modified=claim.last_modified)
-    page: Page | ExtractionFailure | None = None
-    if result.ok and ctx.offload is not None:
-        page = await ctx.offload(claim, result)
-    elif result.ok:
-        site = ctx.settings.site_url
-        page, fp, verdict = prepare(result, site, ctx.rules, claim.fingerprint)
-        remember(ctx, fp, verdict)
-    return result, page
-
-
-Prepared = tuple[Page | ExtractionFailure, str | None, Classification | None]
+    if not result.ok:
+        return result, None
+    if preparer is not None:
+        return result, await preparer(result, claim.fingerprint)
+    return result, prepare(result, ctx.settings.site_url, ctx.rules, claim.fingerprint)
 
 
 def prepare(result: FetchResult, site: str, rules: Rules, known: str | None) -> Prepared:
-    """The pure part of a check: the page extracted from a 200 (refused when garbled), its
-    fingerprint, and its classification unless the fingerprint is ``known`` (the current
-    version's: unchanged pages skip it).
+    """Extract the page of a 200 (refused when garbled), fingerprint it, and classify it
+    unless the fingerprint is ``known`` (the current version's).
 
     It runs before the write transaction opens (classifying is the slowest step), so no writer
-    holds the database lock meanwhile; the backfill runs it in a worker process.
+    holds the database lock meanwhile; it is pure, so it may run in another process.
     """
     page = extract(result.body, result.final_url, site, result.encoding)
     page = refuse_garbled(page, result.body)
     if not isinstance(page, Page):
-        return page, None, None
+        return Prepared(page)
     fp = fingerprint(page)
     if fp == known:
-        return page, fp, None
-    return page, fp, classify(page.title, page.standfirst, list(page.paragraphs), rules)
-
-
-def remember(ctx: Context, fp: str | None, verdict: Classification | None) -> None:
-    """Keep a verdict from :func:`prepare` for the version :func:`record` may write."""
-    if fp is None or verdict is None:
-        return
-    if len(ctx.verdicts) > 1000:  # leftovers of checks that ended otherwise (lease lost, held)
-        ctx.verdicts.clear()
-    ctx.verdicts[fp] = verdict
+        return Prepared(page, fp)
+    return Prepared(page, fp, classify(page.title, page.standfirst, list(page.paragraphs), rules))
 
 
 REPLACEMENT = "\ufffd"
@@ -152,12 +196,13 @@ def record(
     ctx: Context,
     claim: Claim,
     result: FetchResult,
-    page: Page | ExtractionFailure | None,
+    prepared: Prepared | None,
     now: datetime,
 ) -> Report:
-    """Apply a fetch outcome to the store in one transaction (the imperative shell)."""
+    """Apply a fetch outcome (and the page :func:`prepare` made of it) to the store in one
+    transaction (the imperative shell)."""
     with session(ctx.engine) as db:
-        report = record_in(ctx, db, claim, result, page, now, lock_claimed(db, claim))
+        report = record_in(ctx, db, claim, result, prepared, now, lock_claimed(db, claim))
     log_report(claim, report)
     return report
 
@@ -167,7 +212,7 @@ def record_in(
     db: Session,
     claim: Claim,
     result: FetchResult,
-    page: Page | ExtractionFailure | None,
+    prepared: Prepared | None,
     now: datetime,
     article: Article | None,
 ) -> Report:
@@ -175,10 +220,11 @@ def record_in(
     :func:`~monitor.store.lock_claimed` gives it (None: the lease was lost). The backfill
     records several checks in one transaction with it."""
     if article is None:
-        return Report(claim.url, "lease_lost", result.status)
-    if result.ok and isinstance(page, Page):
+        return Report(claim.url, Outcome.LEASE_LOST, result.status)
+    if result.ok and prepared is not None and isinstance(prepared.page, Page):
+        page = prepared.page
         article = _same_story(db, article, page, result.final_url, ctx.settings.site_url)
-    report = _apply(ctx, db, article, result, page, now)
+    report = _apply(ctx, db, article, result, prepared, now)
     _insert(
         db,
         _FETCH_LOG,
@@ -198,7 +244,7 @@ def record_in(
 
 def log_report(claim: Claim, report: Report) -> None:
     """The log line of a recorded check (none when the lease was lost)."""
-    if report.outcome == "lease_lost":
+    if report.outcome == Outcome.LEASE_LOST:
         return
     if report.failed:
         log.warning("check %s: %s (%s)", claim.url, report.outcome, report.error)
@@ -240,22 +286,28 @@ def _apply(
     db: Session,
     article: Article,
     result: FetchResult,
-    page: Page | ExtractionFailure | None,
+    prepared: Prepared | None,
     now: datetime,
 ) -> Report:
+    page = prepared.page if prepared is not None else None
+    if result.ok and isinstance(page, Page):
+        # before the schedule is read: an old article's first fetch (a backfill) is due by
+        # its age, not as a fresh one's
+        article.published = page.published or article.published
     regular = _regular_next(ctx.settings, article, now)
     if result.not_modified:
         article.fail_count, article.last_error, article.missing_since = 0, None, None
         article.next_check_at = regular
-        outcome = "not_modified"
+        outcome = Outcome.NOT_MODIFIED
         if article.pending_version_id is not None:  # 304 to the current version's validators
-            article.pending_version_id, outcome = None, "reversion_dropped"
+            article.pending_version_id, outcome = None, Outcome.REVERSION_DROPPED
         return Report(article.url, outcome, 304, relevant=article.relevant)
     if result.missing:
         return _missing(ctx, db, article, result, now, regular)
     if not result.ok or not isinstance(page, Page):
         reason = result.error or (page.reason if isinstance(page, ExtractionFailure) else None)
-        outcome = "extraction_failed" if isinstance(page, ExtractionFailure) else "transient"
+        failure = isinstance(page, ExtractionFailure)
+        outcome = Outcome.EXTRACTION_FAILED if failure else Outcome.TRANSIENT
         article.fail_count += 1
         article.last_error = reason
         article.next_check_at = schedule.retry_after_failure(
@@ -268,8 +320,9 @@ def _apply(
     article.etag, article.last_modified = result.etag, result.last_modified
     article.last_seen = now
     article.next_check_at = regular
-    report = _content(ctx, db, article, page, now)
-    if report.outcome == "reversion_held":
+    assert prepared is not None  # a Page came from prepare()
+    report = _content(ctx, db, article, prepared, page, now)
+    if report.outcome == Outcome.REVERSION_HELD:
         # Keep the current version's validators: a reversion that holds must come back as a
         # 200 (and be confirmed), not as a 304 to its own ETag that would hold it forever.
         article.etag, article.last_modified = validators
@@ -297,15 +350,15 @@ def _missing(
     """404/410: note it, confirm with a second fetch later, only then mark the article gone."""
     if article.status == ArticleStatus.GONE:
         article.next_check_at = regular
-        return Report(article.url, "gone", result.status, relevant=article.relevant)
+        return Report(article.url, Outcome.GONE, result.status, relevant=article.relevant)
     if article.missing_since is None:
         article.missing_since = now
         article.next_check_at = now + timedelta(seconds=ctx.settings.delete_confirm_after)
-        return Report(article.url, "missing", result.status, relevant=article.relevant)
+        return Report(article.url, Outcome.MISSING, result.status, relevant=article.relevant)
     article.status = ArticleStatus.GONE
     article.etag = article.last_modified = None
     article.next_check_at = regular
-    report = Report(article.url, "deleted", result.status, relevant=article.relevant)
+    report = Report(article.url, Outcome.DELETED, result.status, relevant=article.relevant)
     if article.current_version_id is not None:
         diff = lifecycle_diff(ChangeKind.DELETED)
         change_id = _add_change(db, article, article.current_version_id, None, diff, now)
@@ -384,23 +437,24 @@ def _same_story(db: Session, article: Article, page: Page, final_url: str, site:
     return original
 
 
-def _content(ctx: Context, db: Session, article: Article, page: Page, now: datetime) -> Report:
-    fp = fingerprint(page)
+def _content(
+    ctx: Context, db: Session, article: Article, prepared: Prepared, page: Page, now: datetime
+) -> Report:
+    fp = prepared.fingerprint or fingerprint(page)
     was_gone = article.status == ArticleStatus.GONE
     article.status = ArticleStatus.PAYWALLED if page.paywalled else ArticleStatus.LIVE
     article.post_id = page.post_id or article.post_id
     article.section = page.section or article.section
-    article.published = page.published or article.published
     current = db.get(Version, article.current_version_id) if article.current_version_id else None
     if current is not None and current.fingerprint == fp:
-        outcome = "unchanged"
+        outcome = Outcome.UNCHANGED
         if article.pending_version_id is not None:
-            article.pending_version_id, outcome = None, "reversion_dropped"
+            article.pending_version_id, outcome = None, Outcome.REVERSION_DROPPED
         report = Report(article.url, outcome, 200, relevant=article.relevant)
         if was_gone:
             diff = lifecycle_diff(ChangeKind.RESTORED)
             change_id = _add_change(db, article, current.id, current.id, diff, now)
-            report.outcome = "restored"
+            report.outcome = Outcome.RESTORED
             if article.relevant:
                 _alert(ctx, db, report, "restored", article, change_id, page, None, None, diff, now)
         return report
@@ -410,9 +464,10 @@ def _content(ctx: Context, db: Session, article: Article, page: Page, now: datet
             diff = diff_articles(Page.from_dict(current.data), page)
             _add_change(db, article, current.id, earlier.id, diff, now, held=True)
             article.pending_version_id = earlier.id
-            return Report(article.url, "reversion_held", 200, relevant=article.relevant)
+            return Report(article.url, Outcome.REVERSION_HELD, 200, relevant=article.relevant)
     article.pending_version_id = None
-    return _new_version(ctx, db, article, current, page, fp, now, was_gone)
+    verdict = prepared.verdict if prepared.fingerprint == fp else None
+    return _new_version(ctx, db, article, current, page, fp, verdict, now, was_gone)
 
 
 def _reversion_target(
@@ -438,12 +493,12 @@ def _new_version(
     current: Version | None,
     page: Page,
     fp: str,
+    verdict: Classification | None,
     now: datetime,
     was_gone: bool,
 ) -> Report:
-    verdict = ctx.verdicts.pop(fp, None) or classify(
-        page.title, page.standfirst, list(page.paragraphs), ctx.rules
-    )
+    if verdict is None:  # prepare() was told this content was known: it is not any more
+        verdict = classify(page.title, page.standfirst, list(page.paragraphs), ctx.rules)
     version_id = _insert(
         db,
         _VERSION,
@@ -465,9 +520,10 @@ def _new_version(
     article.version_count += 1
     article.relevant = verdict.relevant
     article.topics = list(verdict.topics)
-    report = Report(article.url, "new" if old is None else "changed", 200, None, verdict.relevant)
+    outcome = Outcome.NEW if old is None else Outcome.CHANGED
+    report = Report(article.url, outcome, 200, None, verdict.relevant)
     if was_gone:
-        report.outcome = "restored"
+        report.outcome = Outcome.RESTORED
     kind = alert_kind(
         is_new=old is None,
         was_relevant=was_relevant,

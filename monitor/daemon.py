@@ -15,36 +15,31 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import Engine, delete
-from sqlmodel import col
+from sqlalchemy import Engine
 
 from monitor import metrics
 from monitor.alerts.deliver import deliver_due, release_deliveries
 from monitor.alerts.targets import Target, load_targets
-from monitor.check import Context, Report, check
-from monitor.classify import load_rules
-from monitor.db import check_schema, get_engine, is_sqlite, session
+from monitor.check import Outcome, Report, check
+from monitor.db import check_schema, get_engine, is_sqlite
 from monitor.discover import DiscoveryReport, discover
-from monitor.fetch import Fetcher, RateLimiter, SharedRateLimiter
 from monitor.health import Cycle, record_cycle
-from monitor.models import FetchLog
+from monitor.runtime import Context, make_context
 from monitor.settings import Settings
 from monitor.store import (
     Claim,
     acquire_lease,
     claim_due,
     get_lease,
-    owner_is_dead,
+    prune,
     release_claims,
     release_lease,
     renew_claim,
-    reserve_slot,
-    take_over_lease,
+    take_singleton,
     utcnow,
     worker_name,
 )
@@ -60,22 +55,6 @@ STOP_GRACE = 8.0  # seconds in-flight work may take after SIGTERM (exit within 1
 
 class AlreadyRunning(Exception):
     """Another daemon holds this SQLite database."""
-
-
-def make_limiter(settings: Settings, engine: Engine) -> RateLimiter:
-    """The politeness budget, shared through the database by every process that uses it."""
-    if settings.rate_limit <= 0:
-        return RateLimiter(0)
-    host = urlsplit(settings.site_url).netloc
-    return SharedRateLimiter(
-        settings.rate_limit, lambda interval: reserve_slot(engine, host, interval, time.time())
-    )
-
-
-def make_context(settings: Settings, engine: Engine, owner: str, *, alerts: bool = True) -> Context:
-    fetcher = Fetcher(settings, make_limiter(settings, engine), on_request=metrics.count_request)
-    rules = load_rules(settings.classifier_rules, settings.classifier_rules_mode)
-    return Context(settings, engine, fetcher, load_targets(settings), rules, owner, alerts)
 
 
 @dataclass
@@ -100,34 +79,23 @@ class Daemon:
         if not is_sqlite(self.engine):
             return
         ttl = max(30.0, self.settings.recheck_interval * 3)
-        if not acquire_lease(self.engine, DAEMON_LEASE, self.owner, ttl):
-            held = get_lease(self.engine, DAEMON_LEASE)
-            holder = held.owner if held else "another process"
-            if (
-                held is not None
-                and held.owner
-                and owner_is_dead(held.owner)
-                and take_over_lease(self.engine, DAEMON_LEASE, held.owner, self.owner, ttl)
-            ):
-                # killed (SIGKILL, OOM) without releasing the lock: don't refuse restarts
-                # until its lease expires, and don't leave the articles and deliveries it
-                # held idle until theirs do (up to lease_seconds): nobody else can finish them
-                claims = release_claims(self.engine, held.owner)
-                sends = release_deliveries(self.engine, held.owner)
-                log.warning(
-                    "daemon %s is gone: taking over its SQLite lock, %d article claims and "
-                    "%d deliveries",
-                    held.owner,
-                    claims,
-                    sends,
-                )
-                return
-            until = (
-                held.expires_at.isoformat(timespec="seconds") if held and held.expires_at else "?"
-            )
+        lock = take_singleton(self.engine, DAEMON_LEASE, self.owner, ttl)
+        if not lock.held:
             raise AlreadyRunning(
-                f"another daemon ({holder}) is running on this SQLite database (lease until "
-                f"{until}); stop it first, or move to PostgreSQL to run several workers"
+                f"another daemon ({lock.holder or 'another process'}) is running on this SQLite "
+                f"database (lease until {lock.until}); stop it first, or move to PostgreSQL to "
+                "run several workers"
+            )
+        if lock.replaced is not None:
+            # killed (SIGKILL, OOM) without releasing the lock: its articles (released by
+            # take_singleton) and deliveries would stay idle until their leases expire
+            sends = release_deliveries(self.engine, lock.replaced)
+            log.warning(
+                "daemon %s is gone: taking over its SQLite lock, %d article claims and "
+                "%d deliveries",
+                lock.replaced,
+                lock.released,
+                sends,
             )
 
     async def _heartbeat(self) -> None:
@@ -329,7 +297,7 @@ class Daemon:
                 Cycle(
                     len(batch),
                     sum(r.failed for r in batch),
-                    sum(r.outcome == "extraction_failed" for r in batch),
+                    sum(r.outcome == Outcome.EXTRACTION_FAILED for r in batch),
                     "; ".join(sorted({r.error for r in batch if r.error}))[:500],
                     extracted=sum(r.extracted for r in batch),
                 )
@@ -356,7 +324,7 @@ class Daemon:
                 renew_claim, self.engine, claim, self.settings.lease_seconds
             )
             if not renewed:
-                return Report(claim.url, "lease_lost")
+                return Report(claim.url, Outcome.LEASE_LOST)
             return await check(self.ctx, claim)
 
     async def delivery_job(self) -> None:
@@ -399,13 +367,3 @@ class Daemon:
         )
         if kind is not None:
             log.warning("site health: %s", kind)
-
-
-def prune(engine: Engine, settings: Settings, now: datetime | None = None) -> int:
-    """Drop fetch-log rows older than ``fetch_log_days`` (versions are kept forever)."""
-    if settings.fetch_log_days <= 0:
-        return 0
-    cutoff = (now or utcnow()) - timedelta(days=settings.fetch_log_days)
-    with session(engine) as db:
-        result = db.execute(delete(FetchLog).where(col(FetchLog.at) < cutoff))
-        return result.rowcount or 0  # type: ignore[attr-defined]

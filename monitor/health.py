@@ -25,7 +25,7 @@ from monitor.alerts.render import build_payload
 from monitor.alerts.targets import Target
 from monitor.db import session
 from monitor.models import State
-from monitor.store import _insert
+from monitor.store import dialect_insert
 
 STATE_KEY = "site_health"
 
@@ -114,7 +114,7 @@ def record_cycle(
     """Persist the health state (row-locked: several workers share it) and enqueue ops alerts."""
     with session(engine) as db:
         db.execute(
-            _insert(engine, State)
+            dialect_insert(engine, State)
             .values(key=STATE_KEY, value={})
             .on_conflict_do_nothing(index_elements=["key"])
         )

@@ -9,21 +9,26 @@ run in ``BEGIN IMMEDIATE`` transactions (there, one daemon per file is enforced 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, text, update
+from sqlalchemy import Engine, delete, func, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from monitor.db import is_sqlite, session
-from monitor.models import Article, ArticleStatus, Lease, RateLimit, UrlAlias, Version
+from monitor.models import Article, ArticleStatus, FetchLog, Lease, RateLimit, UrlAlias, Version
+from monitor.settings import Settings
 from scrapers.article import Candidate
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -37,7 +42,9 @@ def worker_name() -> str:
 
 def owner_is_dead(owner: str) -> bool:
     """True when ``owner`` (``host:pid``, see :func:`worker_name`) is a process of this host
-    that no longer exists. Unknown (another host, a process we may not signal) is not dead."""
+    that no longer runs: gone, or a zombie its parent has not reaped yet (killed all the same).
+    Unknown (another host, a process we may not signal) is not dead: there, only the lease's
+    expiry tells."""
     host, _, pid = owner.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
         return False
@@ -47,10 +54,15 @@ def owner_is_dead(owner: str) -> bool:
         return True
     except OSError:
         return False  # it exists, under another user
-    return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[:1] == ["Z"]
 
 
-def _insert(engine_or_db: Engine | Session, table: Any) -> Any:
+def dialect_insert(engine_or_db: Engine | Session, table: Any) -> Any:
+    """``INSERT`` of the database's dialect (for ``ON CONFLICT`` clauses)."""
     bind = engine_or_db.get_bind() if isinstance(engine_or_db, Session) else engine_or_db
     return (sqlite_insert if bind.dialect.name == "sqlite" else pg_insert)(table)
 
@@ -68,7 +80,7 @@ def find_article(db: Session, url: str) -> Article | None:
 
 
 def add_alias(db: Session, url: str, article_id: int) -> None:
-    stmt = _insert(db, UrlAlias).values(url=url, article_id=article_id)
+    stmt = dialect_insert(db, UrlAlias).values(url=url, article_id=article_id)
     db.execute(stmt.on_conflict_do_nothing(index_elements=["url"]))
 
 
@@ -88,7 +100,7 @@ def add_candidates(db: Session, candidates: Iterable[Candidate], now: datetime) 
     unique: dict[str, Candidate] = {}
     for cand in candidates:
         unique.setdefault(cand.url, cand)
-    known = _known_articles(db, list(unique))
+    known = known_articles(db, list(unique))
     rows = [_new_row(cand, now) for url, cand in unique.items() if url not in known]
     new = pulled = 0
     if rows:
@@ -130,12 +142,19 @@ def _insert_new_articles(db: Session) -> Any:
 _NEW_ARTICLES: dict[str, Any] = {}
 
 
-def _known_articles(db: Session, urls: list[str]) -> dict[str, Article]:
-    """The tracked article of each URL that has one, directly or through an alias."""
+def known_articles(db: Session, urls: Sequence[str], *, lock: bool = False) -> dict[str, Article]:
+    """The tracked article of each URL that has one, directly or through an alias (a moved
+    article answers for its old URL). ``lock``: rows locked for update, skipping rows another
+    transaction holds (PostgreSQL; SQLite's transaction holds the whole file anyway)."""
+
+    def query(*where: Any) -> Any:
+        stmt = select(Article).where(*where)
+        return stmt.with_for_update(skip_locked=True) if lock else stmt
+
     known: dict[str, Article] = {}
     for start in range(0, len(urls), 500):
         chunk = urls[start : start + 500]
-        for article in db.exec(select(Article).where(col(Article.url).in_(chunk))):
+        for article in db.exec(query(col(Article.url).in_(chunk))):
             known[article.url] = article
         missing = [u for u in chunk if u not in known]
         if not missing:
@@ -143,7 +162,7 @@ def _known_articles(db: Session, urls: list[str]) -> dict[str, Article]:
         aliases = db.exec(select(UrlAlias).where(col(UrlAlias.url).in_(missing))).all()
         targets = {a.article_id for a in aliases}
         if targets:
-            by_id = {a.id: a for a in db.exec(select(Article).where(col(Article.id).in_(targets)))}
+            by_id = {a.id: a for a in db.exec(query(col(Article.id).in_(targets)))}
             known.update({a.url: by_id[a.article_id] for a in aliases if a.article_id in by_id})
     return known
 
@@ -191,6 +210,52 @@ class Claim:
     fingerprint: str | None = None  # of the current version: lets a check classify early
 
 
+def claim_of(article: Article, owner: str, fingerprint: str | None = None) -> Claim:
+    """The claim ``owner`` holds on ``article`` (whose lease it has just stamped)."""
+    return Claim(
+        article.id or 0,
+        article.url,
+        article.etag,
+        article.last_modified,
+        article.status,
+        article.current_version_id,
+        owner,
+        fingerprint,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """Another worker's claim on an article: who, and until when (unless renewed)."""
+
+    owner: str
+    expires: datetime
+
+    @property
+    def until(self) -> str:
+        return _aware(self.expires).isoformat(timespec="seconds")
+
+
+def held_by_other(article: Article, owner: str, now: datetime) -> Held | None:
+    """The live claim of another worker on ``article``, if any.
+
+    A lease that has expired is nobody's; a lease whose owner is provably dead (a process of
+    this host that is gone or a zombie: ``kill -9``, the OOM killer) is taken over at once
+    instead of waiting for it to expire. An owner on another host can only be judged by its
+    lease, which it renews while it works.
+    """
+    holder, expires = article.lease_owner, article.lease_expires
+    if holder is None or holder == owner or expires is None or _aware(expires) <= now:
+        return None
+    if owner_is_dead(holder):
+        return None
+    return Held(holder, expires)
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def claim_due(
     engine: Engine,
     owner: str,
@@ -229,45 +294,33 @@ def claim_due(
             if current
             else ()
         )
-        return [
-            Claim(
-                a.id or 0,
-                a.url,
-                a.etag,
-                a.last_modified,
-                a.status,
-                a.current_version_id,
-                owner,
-                prints.get(a.current_version_id),
-            )
-            for a in rows
-        ]
+        return [claim_of(a, owner, prints.get(a.current_version_id)) for a in rows]
 
 
 def claim_article(
     engine: Engine, article_id: int, owner: str, lease_seconds: float, now: datetime | None = None
-) -> Claim | None:
-    """Claim one article out of turn (the ``check`` command); None if another worker holds it."""
+) -> Claim | Held | None:
+    """Claim one article out of turn (the ``check`` command).
+
+    Returns the claim; or :class:`Held` when another live worker holds the article; None when
+    there is no such article. A claim whose owner died is taken over (see
+    :func:`held_by_other`).
+    """
     now = now or utcnow()
     with session(engine) as db:
         query = select(Article).where(Article.id == article_id).with_for_update()
         article = db.exec(query).first()
         if article is None:
             return None
-        if article.lease_owner not in (None, owner) and (article.lease_expires or now) > now:
-            return None
+        held = held_by_other(article, owner, now)
+        if held is not None:
+            return held
+        if article.lease_owner not in (None, owner):
+            log.info("taking over %s from %s (gone or expired)", article.url, article.lease_owner)
         article.lease_owner = owner
         article.lease_expires = now + timedelta(seconds=lease_seconds)
         db.add(article)
-        return Claim(
-            article.id or 0,
-            article.url,
-            article.etag,
-            article.last_modified,
-            article.status,
-            article.current_version_id,
-            owner,
-        )
+        return claim_of(article, owner)
 
 
 def lock_claimed(db: Session, claim: Claim) -> Article | None:
@@ -310,6 +363,17 @@ def release_claims(engine: Engine, owner: str) -> int:
         return result.rowcount or 0  # type: ignore[attr-defined]
 
 
+def prune(engine: Engine, settings: Settings, now: datetime | None = None) -> int:
+    """Drop fetch-log rows older than ``fetch_log_days`` (versions are kept forever); 0 keeps
+    them all."""
+    if settings.fetch_log_days <= 0:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=settings.fetch_log_days)
+    with session(engine) as db:
+        result = db.execute(delete(FetchLog).where(col(FetchLog.at) < cutoff))
+        return result.rowcount or 0  # type: ignore[attr-defined]
+
+
 def due_count(db: Session, now: datetime) -> int:
     query = select(func.count()).select_from(Article).where(Article.next_check_at <= now)
     return int(db.exec(query).one())
@@ -335,7 +399,7 @@ def acquire_lease(
     now = now or utcnow()
     with session(engine) as db:
         db.execute(
-            _insert(engine, Lease)
+            dialect_insert(engine, Lease)
             .values(name=name, info={})
             .on_conflict_do_nothing(index_elements=["name"])
         )
@@ -399,6 +463,47 @@ def get_lease(engine: Engine, name: str) -> Lease | None:
         return db.get(Lease, name)
 
 
+@dataclass(frozen=True, slots=True)
+class Singleton:
+    """What :func:`take_singleton` came to."""
+
+    held: bool  # the caller holds the lease now
+    holder: str | None = None  # refused: who holds it
+    expires: datetime | None = None  # refused: until when (unless renewed)
+    replaced: str | None = None  # granted: the holder that ended without releasing it
+    released: int = 0  # article claims of ``replaced`` given back
+
+    @property
+    def until(self) -> str:
+        return _aware(self.expires).isoformat(timespec="seconds") if self.expires else "?"
+
+
+def take_singleton(
+    engine: Engine, name: str, owner: str, ttl: float, now: datetime | None = None
+) -> Singleton:
+    """Become the one holder of ``name`` (one daemon per SQLite file, one backfill per
+    database), renewed by calling :func:`acquire_lease` again.
+
+    A holder that ended without releasing it is replaced: at once when it is provably dead
+    (:func:`owner_is_dead`: killed, not merely slow), else once its lease has expired. Its
+    article claims are released, so its work is not left idle until those leases run out;
+    the caller gives back whatever else it held (deliveries, say).
+    """
+    before = get_lease(engine, name)
+    previous = before.owner if before is not None else None
+    granted = acquire_lease(engine, name, owner, ttl, now=now)
+    if not granted and previous is not None and owner_is_dead(previous):
+        granted = take_over_lease(engine, name, previous, owner, ttl, now=now)
+    if not granted:
+        current = get_lease(engine, name)
+        if current is None:
+            return Singleton(False)
+        return Singleton(False, current.owner, current.expires_at)
+    if previous is None or previous == owner:
+        return Singleton(True)
+    return Singleton(True, replaced=previous, released=release_claims(engine, previous))
+
+
 # Shared rate limit ------------------------------------------------------------------------------
 
 
@@ -411,7 +516,7 @@ def reserve_slot(engine: Engine, host: str, interval: float, now: float) -> floa
     greatest = func.max if is_sqlite(engine) else func.greatest
     with session(engine) as db:
         db.execute(
-            _insert(engine, RateLimit)
+            dialect_insert(engine, RateLimit)
             .values(host=host, next_at=0.0)
             .on_conflict_do_nothing(index_elements=["host"])
         )

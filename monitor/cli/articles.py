@@ -10,20 +10,21 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from monitor.check import Report, check
+from monitor.check import Outcome, Report, check_holding
 from monitor.cli.common import UserError, console, open_store, settings
-from monitor.daemon import make_context
 from monitor.db import session
 from monitor.diff import Significance, render_html, render_unified
 from monitor.fetch import Fetcher
 from monitor.models import Change, Version
+from monitor.runtime import make_context
 from monitor.settings import Settings
-from monitor.store import add_candidates, claim_article, find_article, utcnow, worker_name
+from monitor.store import Held, add_candidates, claim_article, find_article, utcnow, worker_name
 from monitor.store import versions_of as _versions
 from scrapers.article import Article as Page
 from scrapers.article import Candidate
 from scrapers.cphpost import canonicalize, same_site
 
+CHECK_LEASE = 30.0  # seconds; renewed while the check runs, so a killed check frees it soon
 UrlArg = Annotated[str, typer.Argument(help="Article URL (canonical, shortlink or old-site URL).")]
 
 
@@ -38,13 +39,17 @@ def check_command(url: UrlArg) -> None:
         article = find_article(db, canonical)
         assert article is not None and article.id is not None
         article_id = article.id
-    claim = claim_article(engine, article_id, ctx.owner, s.lease_seconds)
-    if claim is None:
-        raise UserError("a running daemon is checking this article right now; try again shortly")
+    claim = claim_article(engine, article_id, ctx.owner, CHECK_LEASE)
+    if isinstance(claim, Held):
+        raise UserError(
+            f"{claim.owner} is checking this article right now (lease until {claim.until}); "
+            "try again then"
+        )
+    assert claim is not None
 
     async def go() -> Report:
         try:
-            return await check(ctx, claim)
+            return await check_holding(ctx, claim, CHECK_LEASE)
         finally:
             await ctx.fetcher.aclose()
 
@@ -54,7 +59,7 @@ def check_command(url: UrlArg) -> None:
         console.print(f"  {report.error}", highlight=False)
     if report.alerts:
         console.print(f"  alert queued: {', '.join(report.alerts)}")
-    if report.outcome in ("changed", "new", "restored"):
+    if report.outcome in (Outcome.CHANGED, Outcome.NEW, Outcome.RESTORED):
         _print_latest_change(engine, article_id)
     if report.failed:
         raise typer.Exit(1)

@@ -29,7 +29,7 @@ from monitor.models import (
     UrlAlias,
 )
 from monitor.settings import Settings, load_settings
-from monitor.store import acquire_lease, add_candidates, claim_article, find_article
+from monitor.store import Claim, acquire_lease, add_candidates, claim_article, find_article
 from scrapers.article import Candidate
 from scrapers.cphpost import parse_feed, parse_listing
 from tests.backfill.conftest import article_requests, article_urls, run, stored
@@ -269,7 +269,7 @@ def test_an_article_another_worker_is_checking_is_left_to_it(
         add_candidates(db, [Candidate(url, "feed")], datetime.now(UTC))
         article = find_article(db, url)
         assert article is not None and article.id is not None
-    assert claim_article(engine, article.id, "daemon-host:1", 300) is not None
+    assert isinstance(claim_article(engine, article.id, "daemon-host:1", 300), Claim)
     counts = run(settings, engine)
     assert (counts.fetched, counts.skipped) == (32, 1)
     assert EDITED not in article_requests(replay_site)
@@ -365,3 +365,35 @@ def test_the_total_for_the_eta_extrapolates_from_the_sitemaps_read(tmp_path: Pat
             engine.dispose()
     assert (10, 30) in snapshots  # one sitemap of three read: 10 queued, 30 expected
     assert snapshots[-1] == (30, 30)
+
+
+def test_after_a_backfill_each_article_is_due_again_by_its_age_not_in_a_quarter_hour(
+    replay_site: ReplaySite, tmp_path: Path, db_url: str
+) -> None:
+    """The recorded articles are years old: by the default schedule (``*:7d`` past 30 days,
+    ±10 % jitter) each is checked again in about a week, not all 15 minutes after the run."""
+    settings = load_settings(
+        site_url=replay_site.origin,
+        data_dir=tmp_path,
+        database_url=db_url,
+        rate_limit=0,
+        recheck_schedule="3h:15m,1d:1h,7d:6h,30d:1d,*:7d",
+        slow_recheck_factor=1,
+    )
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    before = datetime.now(UTC)
+    try:
+        assert run(settings, engine).fetched == 33
+        with session(engine) as db:
+            articles = db.exec(select(Article)).all()
+    finally:
+        engine.dispose()
+    dated = [a for a in articles if a.published is not None]
+    assert len(dated) == 33
+    soonest = min(_aware(a.next_check_at) - before for a in dated)
+    assert soonest >= timedelta(days=7 * 0.9)
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -74,7 +74,7 @@ def test_urls_another_process_inserted_first_are_not_counted(
     with session(engine) as db:
         add_candidates(db, candidates(range(0, 100, 2)), NOW)  # the even ones exist
     # as if they had been inserted after this transaction looked for known URLs
-    monkeypatch.setattr(store, "_known_articles", lambda db, urls: {})
+    monkeypatch.setattr(store, "known_articles", lambda db, urls: {})
     with session(engine) as db:
         result = add_candidates(db, candidates(range(100)), NOW)
     assert result.new == 50

@@ -13,15 +13,17 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-import monitor.backfill as backfill_module
+import monitor.backfill.writer as writer_module
 import monitor.check
 from monitor.alerts.targets import load_targets
-from monitor.backfill import _Item, _Writer, record_batch
-from monitor.check import Context, Report, prepare, record
+from monitor.backfill import Timings
+from monitor.backfill.writer import Item, Writer, record_batch
+from monitor.check import Report, prepare, record
 from monitor.classify import load_rules
 from monitor.db import make_engine, session, upgrade
 from monitor.fetch import Fetcher, FetchResult
 from monitor.models import Alert, Article, Change, Delivery, FetchLog, UrlAlias, Version
+from monitor.runtime import Context
 from monitor.settings import load_settings
 from monitor.store import Claim, add_candidates, claim_due
 from scrapers.article import Article as Page
@@ -94,9 +96,9 @@ def claimed(ctx: Context, urls: list[str], at: datetime) -> dict[str, Claim]:
     return {c.url: c for c in claims}
 
 
-def item(ctx: Context, claim: Claim, result: FetchResult, at: datetime) -> _Item:
-    page = prepare(result, SITE, ctx.rules, claim.fingerprint)[0] if result.ok else None
-    return (claim, result, page, at)
+def item(ctx: Context, claim: Claim, result: FetchResult, at: datetime) -> Item:
+    prepared = prepare(result, SITE, ctx.rules, claim.fingerprint) if result.ok else None
+    return (claim, result, prepared, at)
 
 
 Step = list[tuple[str, str | None, int]]  # (url, fixture or None, status)
@@ -259,9 +261,9 @@ def test_a_failing_check_is_recorded_alone_and_loses_no_other(
     monkeypatch.setattr(monitor.check, "enqueue", failing)
 
     async def main() -> list[Report | BaseException]:
-        writer = _Writer(ctx, busy=lambda: len(items))
+        writer = Writer(ctx, busy=lambda: len(items))
         answers = [asyncio.get_running_loop().create_future() for _ in items]
-        writer._write(list(zip(items, answers, strict=True)))
+        writer.write(list(zip(items, answers, strict=True)))
         return list(await asyncio.gather(*answers, return_exceptions=True))
 
     got = asyncio.run(main())
@@ -278,19 +280,10 @@ def test_a_failing_check_is_recorded_alone_and_loses_no_other(
 def test_a_backfill_stores_in_batches_what_it_stores_one_check_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    written: list[int] = []
-    write = _Writer._write
-
-    def counting(self: _Writer, batch: list[Any]) -> None:
-        written.append(len(batch))
-        write(self, batch)
-
-    monkeypatch.setattr(_Writer, "_write", counting)
-    monkeypatch.setattr(backfill_module, "_cores", lambda: 1)  # extraction inline
     stored = []
     with ReplaySite.synthetic(120, sitemap_size=50) as site:
-        for name, batch in (("batched", backfill_module.WRITE_BATCH), ("alone", 1)):
-            monkeypatch.setattr(backfill_module, "WRITE_BATCH", batch)
+        for name, batch in (("batched", writer_module.WRITE_BATCH), ("alone", 1)):
+            monkeypatch.setattr(writer_module, "WRITE_BATCH", batch)
             url = sqlite_url(tmp_path / name)
             settings = load_settings(
                 site_url=site.origin, data_dir=tmp_path / name, database_url=url, rate_limit=0
@@ -298,13 +291,14 @@ def test_a_backfill_stores_in_batches_what_it_stores_one_check_at_a_time(
             upgrade(url)
             engine = make_engine(url)
             try:
-                counts = run(settings, engine)
+                timings = Timings()  # counts the checks of each transaction
+                counts = run(settings, engine, workers=0, timings=timings)
                 assert (counts.fetched, counts.failed) == (120, 0)
                 stored.append(state(engine))
             finally:
                 engine.dispose()
             if name == "batched":
-                assert max(written) > 1  # checks did share transactions
+                assert max(timings.batches) > 1  # checks did share transactions
     assert stored[0]["articles"] and stored[0]["versions"]
     for key in ("versions", "changes", "alerts", "aliases"):
         assert stored[0][key] == stored[1][key]
@@ -316,14 +310,14 @@ def test_a_lone_check_goes_through_the_writer_to_record(tmp_path: Path) -> None:
     ctx = context(sqlite_url(tmp_path), tmp_path)
     claims = claimed(ctx, [REJECTED], T0)
     result = fetched(REJECTED, FILES[REJECTED])
-    page = prepare(result, SITE, ctx.rules, None)[0]
-    assert isinstance(page, Page)
+    prepared = prepare(result, SITE, ctx.rules, None)
+    assert isinstance(prepared.page, Page)
 
     async def main() -> Report:
-        writer = _Writer(ctx, busy=lambda: 1)
+        writer = Writer(ctx, busy=lambda: 1)
         running = asyncio.create_task(writer.run())
         try:
-            return await writer((claims[REJECTED], result, page, T0))
+            return await writer((claims[REJECTED], result, prepared, T0))
         finally:
             running.cancel()
 

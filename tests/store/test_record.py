@@ -15,12 +15,13 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from monitor.alerts.targets import load_targets
-from monitor.check import Context, alert_kind, record
+from monitor.check import Prepared, alert_kind, record
 from monitor.classify import load_rules
 from monitor.db import session
 from monitor.diff import diff_articles
 from monitor.fetch import Fetcher, FetchResult
 from monitor.models import Alert, Article, ArticleStatus, Change, Delivery, Version
+from monitor.runtime import Context
 from monitor.settings import load_settings
 from monitor.store import add_candidates, claim_due, find_article
 from scrapers.article import Article as Page
@@ -75,7 +76,7 @@ def fetch(
         db.add(article)
     (claim,) = claim_due(ctx.engine, "w", 1, 60, now=at)
     result = result or FetchResult(url, url, status=200, etag='"e"')
-    return record(ctx, claim, result, got, at).outcome
+    return record(ctx, claim, result, Prepared(got) if got is not None else None, at).outcome
 
 
 def ok(ctx: Context, url: str, relative: str, at: datetime) -> str:
@@ -93,6 +94,21 @@ def test_the_first_fetch_stores_version_one_and_alerts_a_relevant_article(ctx: C
     (alert,) = rows(ctx.engine, Alert)
     assert (version.seq, version.relevant, alert.kind) == (1, True, "new")
     assert [d.status for d in rows(ctx.engine, Delivery)] == ["pending"]
+
+
+def test_the_first_fetch_schedules_the_next_by_the_published_date(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """An article published in 2015 and fetched for the first time (a backfill) is old: its
+    next check follows the schedule's last step, not the first one of a fresh article."""
+    settings = load_settings(
+        site_url=SITE, data_dir=tmp_path, recheck_schedule="3h:15m,30d:1d,*:7d"
+    )
+    ctx = Context(settings, engine, Fetcher(settings), [], load_rules(), "w")
+    assert ok(ctx, REPATRIATIONS, ORIGINAL[REPATRIATIONS], T0) == "new"
+    (article,) = rows(engine, Article)
+    assert article.published is not None and article.published.year == 2015
+    assert article.next_check_at - T0 >= timedelta(days=7 * 0.9)
 
 
 def test_a_furniture_only_rerecording_stores_no_version_and_alerts_nothing(ctx: Context) -> None:

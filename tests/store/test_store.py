@@ -10,6 +10,8 @@ from sqlmodel import select
 from monitor.db import session
 from monitor.models import Article, ArticleStatus, Lease
 from monitor.store import (
+    Claim,
+    Held,
     acquire_lease,
     add_alias,
     add_candidates,
@@ -130,9 +132,10 @@ def test_claiming_one_article_out_of_turn_fails_while_another_worker_holds_it(
     claim_due(engine, "daemon", 10, 300, now=T0)
     with session(engine) as db:
         article_id = find_article(db, url(1)).id  # type: ignore[union-attr]
-    assert claim_article(engine, article_id or 0, "cli", 300, now=T0) is None
+    held = claim_article(engine, article_id or 0, "cli", 300, now=T0)
+    assert held == Held("daemon", T0 + timedelta(seconds=300))
     later = claim_article(engine, article_id or 0, "cli", 300, now=T0 + timedelta(seconds=301))
-    assert later is not None and later.owner == "cli"
+    assert isinstance(later, Claim) and later.owner == "cli"
 
 
 def test_a_named_lease_has_one_holder_until_it_expires(engine: Engine) -> None:

@@ -1,0 +1,143 @@
+"""Extraction and classification in worker processes (:func:`monitor.check.prepare`: pure, and
+most of a check's CPU), so they overlap the event loop's HTTP and database work on other cores.
+
+A :class:`concurrent.futures.ProcessPoolExecutor` on a ``forkserver`` context: workers are forked
+from a small server process started fresh (with this process's ``sys.path``), so they inherit
+no connection to the site or the database, no thread and no lock of this process; the
+initializer compiles the rules once per worker. Checks run ``prepare`` inline until the first
+worker is ready and for good once the pool is broken (a worker killed); an exception
+``prepare`` raises in a worker is raised here, as inline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import resource
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from monitor.check import Prepared, prepare
+from monitor.classify import Rules
+from monitor.fetch import FetchResult
+
+log = logging.getLogger(__name__)
+
+MAX_WORKERS = 3
+
+_rules: Rules | None = None  # in a worker process: set once by the initializer
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """One worker per core the event loop leaves free; none on one core (nothing to overlap)."""
+    return min(cores() - 1, MAX_WORKERS)
+
+
+class Pool:
+    """``prepare`` for the backfill's checks, in ``workers`` processes."""
+
+    def __init__(self, rules: Rules, site: str, workers: int) -> None:
+        self.rules, self.site, self.workers = rules, site, workers
+        self.jobs = 0  # answered by a worker
+        self.loop = asyncio.get_running_loop()
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])  # workers start with the imports done
+        self.executor: ProcessPoolExecutor | None = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start, initargs=(rules,)
+        )
+        self.ready = self.loop.run_in_executor(self.executor, _ready)
+        self.usage: dict[int, WorkerUsage] = {}
+
+    async def prepare(self, result: FetchResult, known: str | None) -> Prepared:
+        """:func:`monitor.check.prepare` of ``result``, by a worker when one is ready."""
+        executor = self.executor
+        if executor is not None and self._ready():
+            try:
+                prepared = await self.loop.run_in_executor(
+                    executor, _prepare, result, self.site, known
+                )
+            except BrokenProcessPool:
+                self._gone()
+            else:
+                self.jobs += 1
+                return prepared
+        return prepare(result, self.site, self.rules, known)
+
+    def _ready(self) -> bool:
+        if self._ready_now():
+            return True
+        if self.ready.done():  # the first worker could not start
+            self._gone()
+        return False
+
+    def _gone(self) -> None:
+        if self.executor is not None:
+            log.warning("backfill worker process ended: extracting in this process")
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor = None
+
+    async def close(self, *, measure: bool = False) -> None:
+        """Stop the workers (after their current jobs); ``measure``: first ask each worker for
+        its CPU time and peak memory (``usage``, for the benchmark)."""
+        executor, self.executor = self.executor, None
+        if executor is None:
+            return
+        if measure and self._ready_now():
+            try:
+                answers = await asyncio.gather(
+                    *(self.loop.run_in_executor(executor, _usage) for _ in range(self.workers))
+                )
+            except BrokenProcessPool:
+                answers = []
+            for usage in answers:
+                self.usage[usage.pid] = usage
+        await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+
+    def _ready_now(self) -> bool:
+        return self.ready.done() and not self.ready.cancelled() and not self.ready.exception()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerUsage:
+    """What one worker process used: CPU seconds and peak RSS (KiB)."""
+
+    pid: int
+    cpu: float
+    peak_kib: int
+
+
+# In the worker processes -----------------------------------------------------------------------
+
+
+def _start(rules: Rules) -> None:
+    global _rules
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the backfill, which stops us
+    _rules = rules
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def _prepare(result: FetchResult, site: str, known: str | None) -> Prepared:
+    assert _rules is not None, "the initializer sets the rules"
+    return prepare(result, site, _rules, known)
+
+
+def _usage() -> WorkerUsage:
+    time.sleep(0.05)  # hold this worker, so the next request goes to another one
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return WorkerUsage(os.getpid(), own.ru_utime + own.ru_stime, own.ru_maxrss)

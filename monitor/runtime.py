@@ -1,0 +1,50 @@
+"""What every driver of checks stands on: the context of a check and how it is built.
+
+The daemon, the backfill and the ``check`` command each build one :class:`Context` with
+:func:`make_context`; none of them imports another driver.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine
+
+from monitor import metrics
+from monitor.alerts.targets import Target, load_targets
+from monitor.classify import Rules, load_rules
+from monitor.fetch import Fetcher, RateLimiter, SharedRateLimiter
+from monitor.settings import Settings
+from monitor.store import reserve_slot
+
+
+@dataclass(slots=True)
+class Context:
+    """What a check needs from the running service."""
+
+    settings: Settings
+    engine: Engine
+    fetcher: Fetcher
+    targets: Sequence[Target]
+    rules: Rules
+    owner: str
+    alerts_enabled: bool = True  # the backfill turns alerts off unless --alert
+
+
+def make_limiter(settings: Settings, engine: Engine) -> RateLimiter:
+    """The politeness budget, shared through the database by every process that uses it."""
+    if settings.rate_limit <= 0:
+        return RateLimiter(0)
+    host = urlsplit(settings.site_url).netloc
+    return SharedRateLimiter(
+        settings.rate_limit, lambda interval: reserve_slot(engine, host, interval, time.time())
+    )
+
+
+def make_context(settings: Settings, engine: Engine, owner: str, *, alerts: bool = True) -> Context:
+    fetcher = Fetcher(settings, make_limiter(settings, engine), on_request=metrics.count_request)
+    rules = load_rules(settings.classifier_rules, settings.classifier_rules_mode)
+    return Context(settings, engine, fetcher, load_targets(settings), rules, owner, alerts)
