@@ -67,7 +67,7 @@ class Report:
 
     @property
     def failed(self) -> bool:
-        return self.outcome in ("transient", "extraction_failed")
+        return self.outcome in ("transient", "extraction_failed", "deferred")
 
     @property
     def extracted(self) -> bool:
@@ -75,7 +75,9 @@ class Report:
         return self.status != 304 and self.outcome not in NOT_EXTRACTED
 
 
-NOT_EXTRACTED = frozenset({"not_modified", "missing", "deleted", "gone", "transient", "lease_lost"})
+NOT_EXTRACTED = frozenset(
+    {"not_modified", "missing", "deleted", "gone", "transient", "deferred", "lease_lost"}
+)
 
 
 async def check(ctx: Context, claim: Claim, now: datetime | None = None) -> Report:
@@ -256,6 +258,8 @@ def _apply(
     if not result.ok or not isinstance(page, Page):
         reason = result.error or (page.reason if isinstance(page, ExtractionFailure) else None)
         outcome = "extraction_failed" if isinstance(page, ExtractionFailure) else "transient"
+        if result.deferred:  # Retry-After: next check when the site said, not sooner
+            outcome = "deferred"
         article.fail_count += 1
         article.last_error = reason
         article.next_check_at = schedule.retry_after_failure(

@@ -37,6 +37,7 @@ from monitor.settings import Settings
 from monitor.store import (
     Claim,
     acquire_lease,
+    block_host,
     claim_due,
     get_lease,
     owner_is_dead,
@@ -48,6 +49,7 @@ from monitor.store import (
     utcnow,
     worker_name,
 )
+from monitor.validators import DatabaseSources
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +70,19 @@ def make_limiter(settings: Settings, engine: Engine) -> RateLimiter:
         return RateLimiter(0)
     host = urlsplit(settings.site_url).netloc
     return SharedRateLimiter(
-        settings.rate_limit, lambda interval: reserve_slot(engine, host, interval, time.time())
+        settings.rate_limit,
+        lambda interval: reserve_slot(engine, host, interval, time.time()),
+        lambda until, reason: block_host(engine, host, until, reason),
     )
 
 
 def make_context(settings: Settings, engine: Engine, owner: str, *, alerts: bool = True) -> Context:
-    fetcher = Fetcher(settings, make_limiter(settings, engine), on_request=metrics.count_request)
+    fetcher = Fetcher(
+        settings,
+        make_limiter(settings, engine),
+        on_request=metrics.count_request,
+        sources=DatabaseSources(engine),
+    )
     rules = load_rules(settings.classifier_rules, settings.classifier_rules_mode)
     return Context(settings, engine, fetcher, load_targets(settings), rules, owner, alerts)
 
@@ -290,7 +299,7 @@ class Daemon:
             await asyncio.to_thread(release_lease, self.engine, name, self.owner, ran=True)
         metrics.DISCOVERED.inc(report.new)
         reason = "; ".join(report.failed)
-        await self._observe(Cycle(report.sources, len(report.failed), 0, reason, extracted=0))
+        await self._observe(Cycle(report.sources, report.failures, 0, reason, extracted=0))
         return report
 
     async def recheck_job(
