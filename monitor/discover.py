@@ -108,13 +108,9 @@ async def read_conditional(
 
 
 def newest(refs: Sequence[SitemapRef]) -> SitemapRef | None:
-    """The sitemap most likely to hold new posts: newest lastmod, else the last listed."""
-    if not refs:
-        return None
-    dated = [r for r in refs if r.lastmod is not None]
-    if dated:
-        return max(dated, key=lambda r: r.lastmod or datetime.min)
-    return refs[-1]
+    """The sitemap new posts go into: the last listed (Yoast and WordPress list them oldest
+    first). Not the newest ``lastmod``: an edit of an old article moves its old sitemap's."""
+    return refs[-1] if refs else None
 
 
 def moved(ref: SitemapRef, seen: Validators | None) -> bool:
