@@ -63,10 +63,11 @@ class Outcome(StrEnum):
     REVERSION_DROPPED = "reversion_dropped"  # a held reversion that did not come back
     TRANSIENT = "transient"  # a network error or a server error: retried
     EXTRACTION_FAILED = "extraction_failed"  # a page the scraper could not read: retried
+    DEFERRED = "deferred"  # the site asked us to wait (Retry-After): next check when it said
     LEASE_LOST = "lease_lost"  # another worker took the article over: nothing recorded
 
 
-FAILED = frozenset({Outcome.TRANSIENT, Outcome.EXTRACTION_FAILED})
+FAILED = frozenset({Outcome.TRANSIENT, Outcome.EXTRACTION_FAILED, Outcome.DEFERRED})
 NEW_VERSION = frozenset({Outcome.NEW, Outcome.CHANGED})
 NOT_EXTRACTED = frozenset(
     {
@@ -75,6 +76,7 @@ NOT_EXTRACTED = frozenset(
         Outcome.DELETED,
         Outcome.GONE,
         Outcome.TRANSIENT,
+        Outcome.DEFERRED,
         Outcome.LEASE_LOST,
     }
 )
@@ -308,6 +310,8 @@ def _apply(
         reason = result.error or (page.reason if isinstance(page, ExtractionFailure) else None)
         failure = isinstance(page, ExtractionFailure)
         outcome = Outcome.EXTRACTION_FAILED if failure else Outcome.TRANSIENT
+        if result.deferred:  # Retry-After: next check when the site said, not sooner
+            outcome = Outcome.DEFERRED
         article.fail_count += 1
         article.last_error = reason
         article.next_check_at = schedule.retry_after_failure(

@@ -67,6 +67,8 @@ class Daemon:
     stopping: asyncio.Event = field(init=False)
     _inflight: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
     _jobs: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
+    _woken: dict[str, asyncio.Task[Any]] = field(init=False, default_factory=dict)
+    _running: bool = field(init=False, default=False)  # the scheduler runs (not run --once)
 
     def __post_init__(self) -> None:
         self.engine = get_engine(self.settings)
@@ -170,6 +172,7 @@ class Daemon:
             )
         server = await metrics.serve(self.settings, self.engine) if s.health_port else None
         scheduler.start()
+        self._running = True
         log.info("daemon %s started: watching %s", self.owner, s.site_url)
         await self.stopping.wait()
         log.info("stopping: no new work; in-flight checks get %.0f s", STOP_GRACE)
@@ -179,6 +182,17 @@ class Daemon:
         await self._finish_jobs()
         if server is not None:
             server.close()
+
+    def _wake(self, job: Callable[[], Awaitable[Any]]) -> None:
+        """Run ``job`` now, besides its schedule (claims and leases keep two runs apart), unless
+        a woken run of it is still going."""
+        name = getattr(job, "__name__", "job")
+        if not self._running or self.stopping.is_set():
+            return
+        running = self._woken.get(name)
+        if running is not None and not running.done():
+            return
+        self._woken[name] = asyncio.ensure_future(self._tracked(job)())
 
     async def _drain(self) -> None:
         if self._inflight:
@@ -257,8 +271,10 @@ class Daemon:
         finally:
             await asyncio.to_thread(release_lease, self.engine, name, self.owner, ran=True)
         metrics.DISCOVERED.inc(report.new)
+        if report.new or report.pulled_forward:
+            self._wake(self.recheck_job)  # new and edited articles: checked now, not next round
         reason = "; ".join(report.failed)
-        await self._observe(Cycle(report.sources, len(report.failed), 0, reason, extracted=0))
+        await self._observe(Cycle(report.sources, report.failures, 0, reason, extracted=0))
         return report
 
     async def recheck_job(
@@ -293,6 +309,8 @@ class Daemon:
             reports.extend(batch)
             for report in batch:
                 metrics.CHECKS.labels(report.outcome).inc()
+            if any(r.alerts for r in batch):
+                self._wake(self.delivery_job)  # an alert goes out now, not next round
             await self._observe(
                 Cycle(
                     len(batch),

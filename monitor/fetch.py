@@ -3,6 +3,14 @@
 Every request goes to the configured site (``CPHMON_SITE_URL``). Redirects are followed by hand
 so that each hop is rate-limited and an off-site redirect is refused. Failures come back as
 values (:class:`FetchResult` with ``error`` set), never as exceptions: a flaky site is normal.
+
+A ``Retry-After`` (on a 429 or 503) is never slept in-line: the fetch ends at once, deferred to
+the time the site named, so the slot goes to other work. When the whole site says so (a 503,
+robots.txt, a feed or sitemap, or several articles in a row) the host is blocked until then in
+the shared rate-limit row, and every worker's requests wait without being sent. Transient
+faults without one (5xx, a reset, a timeout) are retried with ``tenacity``: a few short,
+jittered backoffs. Every answer is read to its end (bodies of non-200s capped) so that the
+keep-alive connection is reused: one TCP connection per worker for a whole idle cycle.
 """
 
 from __future__ import annotations
@@ -10,26 +18,35 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 from protego import Protego
+from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
 from monitor.settings import Settings
+from monitor.store import Slot
+from monitor.validators import Validators
 from scrapers.cphpost import same_site
 
 log = logging.getLogger(__name__)
 
-ROBOTS_TTL = 86400.0
+ROBOTS_TTL = 86400.0  # RFC 9309: cached rules are used for 24 h at most
+ROBOTS_MIN_TTL = 60.0  # a max-age shorter than this is read as this
 ROBOTS_RETRY = 300.0
 MAX_REDIRECTS = 5
-MAX_RETRY_AFTER = 120.0  # longer waits are not slept: the check is postponed instead
+MAX_DEFER = 86400.0  # a Retry-After longer than a day is taken as a day
+SITE_WIDE_AFTER = 3  # distinct articles answering Retry-After within the window: the host
+SITE_WIDE_WINDOW = 300.0
+MAX_DRAIN = 64 * 1024  # bytes of a non-200 body read to keep the connection; more: close it
 MAX_LATE_SLOTS = 5  # slots a request may miss (woken too late) before it goes anyway
 LATE_SLACK = 0.01  # lateness always tolerated: one database round trip to reserve a slot
 ROBOTS_AGENT = "cphpost-monitor"
@@ -63,6 +80,8 @@ class FetchResult:
     permanent_redirect: bool = False  # every hop was 301/308
     error: str | None = None  # set for every outcome that is not a usable answer
     retry_after: float | None = None  # seconds the site asked us to wait
+    deferred_until: float | None = None  # epoch: Retry-After honoured, the fetch postponed
+    max_age: float | None = None  # Cache-Control: max-age
     elapsed: float = 0.0
     attempts: int = 0
     redirects: list[str] = field(default_factory=list)
@@ -84,53 +103,94 @@ class FetchResult:
     def transient(self) -> bool:
         return not (self.ok or self.not_modified or self.missing)
 
+    @property
+    def deferred(self) -> bool:
+        """The site asked us to wait (Retry-After): check again at ``deferred_until``."""
+        return self.deferred_until is not None
+
+
+class SourceStore(Protocol):
+    """Where the fetcher keeps robots.txt between processes (see :mod:`monitor.validators`)."""
+
+    def load(self, url: str) -> Validators | None: ...
+
+    def save(self, item: Validators) -> None: ...
+
 
 class RateLimiter:
-    """In-process spacing of requests: at most ``rate`` per second (0 = unlimited)."""
+    """In-process spacing of requests: at most ``rate`` per second (0 = unlimited), and the
+    site's Retry-After for the whole host (in this process only)."""
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self._next = 0.0
+        self._blocked = Slot(0.0)
         self._lock = asyncio.Lock()
 
-    async def reserve(self) -> float:
-        """Return the epoch time at which our request may go."""
+    async def reserve(self) -> Slot:
+        """The epoch time at which our request may go, or the block in force."""
         async with self._lock:
-            slot = max(self._next, time.time())
+            now = time.time()
+            if self._blocked.blocked(now):
+                return self._blocked
+            slot = max(self._next, now)
             self._next = slot + self.interval
-            return slot
+            return Slot(slot)
 
-    async def acquire(self) -> None:
-        """Wait for a slot and keep to it: a request that wakes up more than a quarter of an
-        interval (and 10 ms) after its slot takes a new slot instead of going late, when it
-        would bunch with the slots after it (late requests of several workers together would
-        exceed the rate in some second). The rest of the interval is left for what no limiter
-        controls: the event loop and the OS scheduler between this check and the wire."""
+    async def block(self, until: float, reason: str) -> float:
+        """The whole site asked us to wait until ``until``; returns the block now in force."""
+        if until > self._blocked.blocked_until:
+            self._blocked = Slot(0.0, until, reason)
+        return self._blocked.blocked_until
+
+    async def acquire(self) -> Slot | None:
+        """Wait for a slot and keep to it; the block instead when the site asked us to wait.
+
+        A request that wakes up more than a quarter of an interval (and 10 ms) after its slot
+        takes a new slot instead of going late, when it would bunch with the slots after it
+        (late requests of several workers together would exceed the rate in some second). The
+        rest of the interval is left for what no limiter controls: the event loop and the OS
+        scheduler between this check and the wire."""
         if self.interval <= 0:
-            return
+            return self._blocked if self._blocked.blocked(time.time()) else None
         for _attempt in range(MAX_LATE_SLOTS):
             slot = await self.reserve()
-            delay = slot - time.time()
+            if slot.blocked(time.time()):
+                return slot
+            delay = slot.at - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if time.time() - slot <= max(self.interval / 4, LATE_SLACK):
-                return
+            if time.time() - slot.at <= max(self.interval / 4, LATE_SLACK):
+                return None
         log.debug("rate limiter: %d slots missed in a row; sending late", MAX_LATE_SLOTS)
+        return None
 
 
 class SharedRateLimiter(RateLimiter):
     """Spacing shared by every process on one database (see :func:`monitor.store.reserve_slot`).
 
     N workers together stay within ``rate``: each request reserves the next free slot in the
-    ``rate_limit`` row with one atomic UPDATE, then sleeps until its slot.
+    ``rate_limit`` row with one atomic UPDATE, then sleeps until its slot. A site-wide
+    Retry-After is written to the same row, so the same UPDATE tells every worker to wait.
     """
 
-    def __init__(self, rate: float, reserve: Callable[[float], float]) -> None:
+    def __init__(
+        self,
+        rate: float,
+        reserve: Callable[[float], Slot],
+        block: Callable[[float, str], float] | None = None,
+    ) -> None:
         super().__init__(rate)
         self._reserve_slot = reserve
+        self._block_host = block
 
-    async def reserve(self) -> float:
+    async def reserve(self) -> Slot:
         return await asyncio.to_thread(self._reserve_slot, self.interval)
+
+    async def block(self, until: float, reason: str) -> float:
+        if self._block_host is None:
+            return await super().block(until, reason)
+        return await asyncio.to_thread(self._block_host, until, reason)
 
 
 class Fetcher:
@@ -144,11 +204,13 @@ class Fetcher:
         on_request: Callable[[str, int | None, float, str | None], Awaitable[None] | None]
         | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        sources: SourceStore | None = None,
     ) -> None:
         self.settings = settings
         self.site = settings.site_url
         self.limiter = limiter or RateLimiter(settings.rate_limit)
         self.on_request = on_request
+        self.sources = sources
         self._slots = asyncio.Semaphore(settings.concurrency)
         timeout = httpx.Timeout(
             connect=settings.connect_timeout,
@@ -160,12 +222,19 @@ class Fetcher:
             timeout=timeout,
             follow_redirects=False,
             headers={"User-Agent": settings.full_user_agent, "Accept-Encoding": "gzip"},
-            limits=httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=4),
+            limits=httpx.Limits(
+                max_connections=settings.concurrency,
+                max_keepalive_connections=settings.concurrency,
+            ),
             transport=transport,
         )
         self._robots: Protego | None = None
+        self._robots_seen: Validators | None = None  # the rules' text and validators
         self._robots_until = 0.0
         self._robots_lock = asyncio.Lock()
+        self.unreachable: str | None = None  # why robots.txt could not be read, if it could not
+        self._asked_to_wait: dict[str, float] = {}  # article URL -> when it answered Retry-After
+        self.deferred: FetchResult | None = None  # robots.txt answered Retry-After
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -191,51 +260,121 @@ class Fetcher:
         url = urljoin(self.site + "/", url)
         if not same_site(url, self.site):
             return FetchResult(url, url, error=f"refused: {_host(url)} is not the configured site")
-        if not await self.allowed(url):
-            return FetchResult(url, url, error="refused: disallowed by robots.txt")
-        result = FetchResult(url, url)
-        for attempt in range(self.settings.max_retries + 1):
-            result = await self._follow(url, accept, etag, last_modified)
-            result.attempts = attempt + 1
-            if not self._retryable(result) or attempt == self.settings.max_retries:
-                break
-            wait = result.retry_after if result.retry_after is not None else _backoff(attempt)
-            if wait > MAX_RETRY_AFTER:
-                break  # the site asked for a long pause: postpone instead of holding a slot
-            await asyncio.sleep(wait)
+        refusal = await self.refusal(url)
+        if refusal is not None and self._robots is None and self.deferred is not None:
+            wait = self.deferred
+            left = max(0.0, (wait.deferred_until or 0.0) - time.time())
+            return FetchResult(
+                url, url, error=wait.error, retry_after=left, deferred_until=wait.deferred_until
+            )
+        if refusal is not None:
+            return FetchResult(url, url, error=refusal)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.settings.max_retries + 1),
+            wait=_wait,
+            retry=retry_if_result(_retryable),
+            retry_error_callback=_last_result,
+        )
+        result: FetchResult = await retrying(self._follow, url, accept, etag, last_modified)
+        result.attempts = int(retrying.statistics.get("attempt_number", 1))
+        if result.retry_after is not None and result.status in (429, 503) and not result.deferred:
+            await self._defer(result, accept)
         result.elapsed = time.monotonic() - started
         return result
 
     async def allowed(self, url: str) -> bool:
-        """robots.txt verdict, re-read daily (RFC 9309: unreachable robots = disallow all)."""
+        """robots.txt verdict (RFC 9309: unreachable robots = disallow all)."""
+        return await self.refusal(url) is None
+
+    async def refusal(self, url: str) -> str | None:
+        """Why robots.txt keeps us from ``url`` (disallowed, or unknown: the site cannot be
+        reached), or None. Re-read when its rules expire (``max-age``, else daily)."""
         if time.time() >= self._robots_until:
             async with self._robots_lock:  # concurrent first requests wait for one load
                 if time.time() >= self._robots_until:
                     await self._load_robots()
-        if self._robots is None:
-            return False
-        return bool(self._robots.can_fetch(url, ROBOTS_AGENT))
+        if self._robots is None:  # unknown rules: no crawling (RFC 9309), said as what it is
+            return self.unreachable or "refused: robots.txt not read yet"
+        if not self._robots.can_fetch(url, ROBOTS_AGENT):
+            return "refused: disallowed by robots.txt"
+        return None
 
     # Internals -----------------------------------------------------------------------------
 
+    async def _defer(self, result: FetchResult, accept: Accept) -> None:
+        """Honour a Retry-After: this URL waits, or the whole host does when the site says so
+        (a 503, a non-article source, or several articles in a short while)."""
+        wait = min(float(result.retry_after or 0.0), MAX_DEFER)
+        now = time.time()
+        site_wide = result.status == 503 or accept != "html" or self._many_waiting(result.url, now)
+        until = now + wait
+        reason = f"HTTP {result.status} with Retry-After on {urlsplit(result.url).path}"
+        if site_wide:
+            until = await self.limiter.block(until, reason)
+            log.warning("the site asked us to wait %d s: every request waits (%s)", wait, reason)
+        result.deferred_until, result.retry_after = until, until - now
+        scope = "the whole site" if site_wide else "this page"
+        result.error = f"the site asked us to wait {math.ceil(until - now)} s ({scope}, {reason})"
+
+    def _many_waiting(self, url: str, now: float) -> bool:
+        recent = {u: t for u, t in self._asked_to_wait.items() if now - t < SITE_WIDE_WINDOW}
+        recent[url] = now
+        self._asked_to_wait = recent
+        return len(recent) >= SITE_WIDE_AFTER
+
     async def _load_robots(self) -> None:
-        result = await self._follow(self.site + "/robots.txt", "text", None, None)
-        if result.ok:
-            text = result.body.decode(result.encoding or "utf-8", errors="replace")
-            self._robots = Protego.parse(text)
-            self._robots_until = time.time() + ROBOTS_TTL
-        elif result.status is not None and 400 <= result.status < 500:
-            self._robots = Protego.parse("")  # no robots.txt: everything is allowed
-            self._robots_until = time.time() + ROBOTS_TTL
+        robots_url = self.site + "/robots.txt"
+        seen = self._robots_seen
+        if seen is None and self.sources is not None:
+            seen = await asyncio.to_thread(self.sources.load, robots_url)
+            fresh = seen is not None and (seen.fresh_until or 0.0) > time.time()
+            if seen is not None and seen.body is not None and fresh:
+                self._use_robots(seen, seen.fresh_until or 0.0)  # fresh: no request at all
+                return
+        usable = seen is not None and seen.body is not None
+        etag = seen.etag if usable and seen else None
+        modified = seen.last_modified if usable and seen else None
+        result = await self._follow(robots_url, "text", etag, modified)
+        if result.error is None and result.status in (200, 304):
+            if result.ok:
+                text = result.body.decode(result.encoding or "utf-8", errors="replace")
+                seen = Validators(robots_url, result.etag, result.last_modified, body=text)
+            assert seen is not None and seen.body is not None
+            age = ROBOTS_TTL if result.max_age is None else result.max_age
+            until = time.time() + min(ROBOTS_TTL, max(ROBOTS_MIN_TTL, age))
+            seen.fresh_until = until if result.max_age is not None else None
+            self._use_robots(seen, until)
+            if self.sources is not None:
+                await asyncio.to_thread(self.sources.save, seen)
+        elif result.status is not None and 400 <= result.status < 500 and result.status != 429:
+            self._use_robots(Validators(robots_url, body=""), time.time() + ROBOTS_TTL)
         else:
             # keep the last good rules if we have them; else wait and try again
-            self._robots_until = time.time() + min(ROBOTS_RETRY, self.settings.poll_interval)
-            log.warning("robots.txt unavailable: %s", result.error or result.status)
+            retry = min(ROBOTS_RETRY, self.settings.poll_interval)
+            self._robots_until = time.time() + retry
+            if result.retry_after is not None and result.status in (429, 503):
+                await self._defer(result, "text")
+            if result.deferred:  # the site asked us to wait: ask again when it said
+                self._robots_until = result.deferred_until or self._robots_until
+                self.deferred = result
+                return
+            reason = _unreachable_reason(result)
+            if self._robots is None:
+                message = f"cannot reach {self.site} ({reason}); retrying every {retry:.0f} s"
+                if self.unreachable != message:
+                    log.warning("%s", message)  # said once, not once per source
+                self.unreachable = message
+            else:
+                log.warning("robots.txt unavailable (%s): keeping the last rules", reason)
 
-    def _retryable(self, result: FetchResult) -> bool:
-        if result.error and result.error.startswith("refused"):
-            return False
-        return result.status is None or result.status in RETRYABLE_STATUS
+    def _use_robots(self, seen: Validators, until: float) -> None:
+        if self.unreachable is not None:
+            log.info("%s answers again", self.site)
+        self.deferred = None
+        self._robots = Protego.parse(seen.body or "")
+        self._robots_seen = seen
+        self._robots_until = until
+        self.unreachable = None
 
     async def _follow(
         self, url: str, accept: Accept, etag: str | None, last_modified: str | None
@@ -275,7 +414,17 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         async with self._slots:
-            await self.limiter.acquire()
+            blocked = await self.limiter.acquire()
+            if blocked is not None:  # the whole site asked us to wait: nothing is sent
+                left = max(0.0, blocked.blocked_until - time.time())
+                return _Hop(
+                    url,
+                    url,
+                    error=f"the site asked us to wait {math.ceil(left)} s "
+                    f"(the whole site, {blocked.blocked_reason or 'Retry-After'})",
+                    retry_after=left,
+                    deferred_until=blocked.blocked_until,
+                )
             started = time.monotonic()
             hop = await self._send(url, accept, headers)
             hop.elapsed = time.monotonic() - started
@@ -296,12 +445,14 @@ class Fetcher:
                     hop.last_modified = response.headers.get("last-modified")
                     hop.last_modified_location = response.headers.get("location")
                     hop.retry_after = _retry_after(response.headers.get("retry-after"))
+                    hop.max_age = _max_age(response.headers.get("cache-control"))
                     if response.status_code != 200:
-                        await response.aclose()
+                        await _drain(response)
                         if response.status_code >= 400 and response.status_code not in (404, 410):
                             hop.error = f"HTTP {response.status_code}"
                         return hop
                     if not _type_allowed(hop.content_type, accept):
+                        await _drain(response)
                         hop.error = f"unexpected content type {hop.content_type or 'none'!r}"
                         return hop
                     hop.body = await self._read_capped(response, hop)
@@ -328,6 +479,62 @@ class Fetcher:
                 return b""
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a body we do not use to its end, so httpx returns the connection to the pool
+    (a response closed unread closes its connection). A large one is not worth it."""
+    declared = response.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_DRAIN):
+        return
+    size = 0
+    async for chunk in response.aiter_raw():
+        size += len(chunk)
+        if size > MAX_DRAIN:
+            return
+
+
+def _retryable(result: FetchResult) -> bool:
+    """Worth another try now: no answer, or a 5xx/429 that named no time to wait."""
+    if result.error and (result.error.startswith("refused") or result.deferred):
+        return False
+    if result.retry_after is not None and result.retry_after > 0:
+        return False  # the site named a time: deferred, never slept in-line
+    return result.status is None or result.status in RETRYABLE_STATUS
+
+
+def _wait(state: RetryCallState) -> float:
+    return _backoff(state.attempt_number - 1)
+
+
+def _last_result(state: RetryCallState) -> FetchResult:
+    """Retries exhausted: the last answer is the result (a value, never an exception)."""
+    assert state.outcome is not None
+    result: FetchResult = state.outcome.result()
+    return result
+
+
+def _unreachable_reason(result: FetchResult) -> str:
+    error = result.error or ""
+    if "ConnectError" in error or "ConnectTimeout" in error:
+        return "DNS/connect error"
+    if error.startswith("timeout"):
+        return "timeout"
+    if error.startswith("network error"):
+        return "connection error"
+    return error or f"HTTP {result.status}"
+
+
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.I)
+
+
+def _max_age(value: str | None) -> float | None:
+    if not value:
+        return None
+    if "no-store" in value.lower() or "no-cache" in value.lower():
+        return 0.0
+    match = _MAX_AGE.search(value)
+    return float(match.group(1)) if match else None
 
 
 @dataclass(slots=True)

@@ -4,7 +4,8 @@ Work is claimed in the database so that several daemons can share one PostgreSQL
 due for a re-check and an outbox delivery each carry a lease (``lease_owner``/``lease_expires``)
 taken with ``SELECT … FOR UPDATE SKIP LOCKED``; a worker killed mid-fetch leaves a lease that
 simply expires. Singleton jobs (discovery, housekeeping) and the SQLite single-daemon lock are
-rows in :class:`Lease`; the shared politeness budget is a row in :class:`RateLimit`.
+rows in :class:`Lease`; the shared politeness budget is a row in :class:`RateLimit`, which also
+holds a site-wide Retry-After. Discovery sources keep their validators in :class:`SourceValidator`.
 """
 
 from __future__ import annotations
@@ -159,6 +160,21 @@ class RateLimit(SQLModel, table=True):
 
     host: str = Field(primary_key=True)
     next_at: float = 0.0  # seconds since the epoch
+    blocked_until: float = 0.0  # the whole site asked us to wait (Retry-After) until then
+    blocked_reason: str | None = None  # what it said, for ``status``
+
+
+class SourceValidator(SQLModel, table=True):
+    """A discovery source's validators: feeds, the sitemap index, sitemaps and robots.txt are
+    fetched conditionally, and a 304 costs no parse and no write."""
+
+    url: str = Field(primary_key=True)
+    etag: str | None = None
+    last_modified: str | None = None
+    marker: str | None = None  # a sitemap: its lastmod in the index when it was last read
+    fresh_until: float | None = None  # robots.txt: Cache-Control max-age (epoch seconds)
+    body: str | None = Field(default=None, sa_column=Column(Text))  # robots.txt: the rules
+    read_at: datetime | None = None
 
 
 class Checkpoint(SQLModel, table=True):

@@ -18,7 +18,8 @@ from monitor.alerts.targets import Target, load_targets
 from monitor.classify import Rules, load_rules
 from monitor.fetch import Fetcher, RateLimiter, SharedRateLimiter
 from monitor.settings import Settings
-from monitor.store import reserve_slot
+from monitor.store import block_host, reserve_slot
+from monitor.validators import DatabaseSources
 
 
 @dataclass(slots=True)
@@ -40,11 +41,18 @@ def make_limiter(settings: Settings, engine: Engine) -> RateLimiter:
         return RateLimiter(0)
     host = urlsplit(settings.site_url).netloc
     return SharedRateLimiter(
-        settings.rate_limit, lambda interval: reserve_slot(engine, host, interval, time.time())
+        settings.rate_limit,
+        lambda interval: reserve_slot(engine, host, interval, time.time()),
+        lambda until, reason: block_host(engine, host, until, reason),
     )
 
 
 def make_context(settings: Settings, engine: Engine, owner: str, *, alerts: bool = True) -> Context:
-    fetcher = Fetcher(settings, make_limiter(settings, engine), on_request=metrics.count_request)
+    fetcher = Fetcher(
+        settings,
+        make_limiter(settings, engine),
+        on_request=metrics.count_request,
+        sources=DatabaseSources(engine),
+    )
     rules = load_rules(settings.classifier_rules, settings.classifier_rules_mode)
     return Context(settings, engine, fetcher, load_targets(settings), rules, owner, alerts)

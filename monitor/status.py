@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from monitor.db import session
-from monitor.health import read_health
+from monitor.health import SiteHealth, read_health
 from monitor.models import Article, Delivery, DeliveryStatus, FetchLog, Lease
 from monitor.settings import Settings
-from monitor.store import utcnow
+from monitor.store import host_block, utcnow
 
 
 @dataclass(slots=True)
@@ -28,6 +29,7 @@ class Status:
     outbox_failed: int
     site_failing_cycles: int
     recent_errors: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the site is doing now, not a fault
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +77,7 @@ def read_status(engine: Engine, settings: Settings, now: datetime | None = None)
         problems.append(f"site failing since {health.incident}: {health.last_error}")
     if failed:
         problems.append(f"{failed} deliveries failed for good")
+    notes = _site_notes(engine, settings, health, now)
     return Status(
         healthy=not problems,
         problems=problems,
@@ -89,4 +92,17 @@ def read_status(engine: Engine, settings: Settings, now: datetime | None = None)
             {"at": e.at.isoformat(timespec="seconds"), "url": e.url, "error": e.error}
             for e in errors
         ],
+        notes=notes,
     )
+
+
+def _site_notes(engine: Engine, settings: Settings, health: SiteHealth, now: datetime) -> list[str]:
+    """The site asking us to wait (Retry-After), or failing cycles not yet alerted."""
+    notes: list[str] = []
+    block = host_block(engine, urlsplit(settings.site_url).netloc)
+    if block is not None and block.blocked(now.timestamp()):
+        until = datetime.fromtimestamp(block.blocked_until, UTC).isoformat(timespec="seconds")
+        notes.append(f"the site asked us to wait until {until} ({block.blocked_reason})")
+    if health.failed_cycles and not health.alerting and health.last_error:
+        notes.append(health.last_error)
+    return notes

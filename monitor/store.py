@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, or_, text, update
+from sqlalchemy import Engine, case, delete, func, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -507,26 +507,87 @@ def take_singleton(
 # Shared rate limit ------------------------------------------------------------------------------
 
 
-def reserve_slot(engine: Engine, host: str, interval: float, now: float) -> float:
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A reserved request slot, or the time until which the whole site asked us to wait."""
+
+    at: float  # epoch seconds at which the request may go (unused while blocked)
+    blocked_until: float = 0.0
+    blocked_reason: str | None = None
+
+    def blocked(self, now: float) -> bool:
+        return self.blocked_until > now
+
+
+def reserve_slot(engine: Engine, host: str, interval: float, now: float) -> Slot:
     """Reserve the next request slot of ``host``: one atomic UPDATE … RETURNING.
 
-    Returns the epoch time at which the caller may send. All processes on the database share
-    the row, so together they never exceed one request per ``interval``.
+    All processes on the database share the row, so together they never exceed one request
+    per ``interval``. While the site's Retry-After holds (``blocked_until``), no slot is taken:
+    the answer says until when, and the caller gives up its request instead of sleeping.
+    The row is created on first use (an INSERT only when the UPDATE found none).
     """
+    greatest = func.max if is_sqlite(engine) else func.greatest
+    stmt = (
+        update(RateLimit)
+        .where(col(RateLimit.host) == host)
+        .values(
+            next_at=case(
+                (col(RateLimit.blocked_until) > now, col(RateLimit.next_at)),
+                else_=greatest(RateLimit.next_at, now) + interval,
+            )
+        )
+        .returning(
+            col(RateLimit.next_at), col(RateLimit.blocked_until), col(RateLimit.blocked_reason)
+        )
+    )
+    with session(engine) as db:
+        row = db.execute(stmt).first()
+        if row is None:
+            db.execute(
+                dialect_insert(engine, RateLimit)
+                .values(host=host, next_at=0.0, blocked_until=0.0)
+                .on_conflict_do_nothing(index_elements=["host"])
+            )
+            row = db.execute(stmt).one()
+        next_at, until, reason = float(row[0]), float(row[1] or 0.0), row[2]
+        if until > now:
+            return Slot(now, until, reason)
+        return Slot(next_at - interval)
+
+
+def block_host(engine: Engine, host: str, until: float, reason: str) -> float:
+    """Record that the whole site asked us to wait until ``until`` (never shortening a longer
+    wait another worker recorded); returns the time now in force."""
     greatest = func.max if is_sqlite(engine) else func.greatest
     with session(engine) as db:
         db.execute(
             dialect_insert(engine, RateLimit)
-            .values(host=host, next_at=0.0)
+            .values(host=host, next_at=0.0, blocked_until=0.0)
             .on_conflict_do_nothing(index_elements=["host"])
         )
         row = db.execute(
             update(RateLimit)
             .where(col(RateLimit.host) == host)
-            .values(next_at=greatest(RateLimit.next_at, now) + interval)
-            .returning(col(RateLimit.next_at))
+            .values(
+                blocked_until=greatest(RateLimit.blocked_until, until),
+                blocked_reason=case(
+                    (col(RateLimit.blocked_until) > until, col(RateLimit.blocked_reason)),
+                    else_=reason,
+                ),
+            )
+            .returning(col(RateLimit.blocked_until))
         ).one()
-        return float(row[0]) - interval
+        return float(row[0])
+
+
+def host_block(engine: Engine, host: str) -> Slot | None:
+    """The site's Retry-After in force for ``host`` (for ``status``), else None."""
+    with session(engine) as db:
+        row = db.get(RateLimit, host)
+        if row is None or not row.blocked_until:
+            return None
+        return Slot(row.next_at, row.blocked_until, row.blocked_reason)
 
 
 # Versions -------------------------------------------------------------------------------------

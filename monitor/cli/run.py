@@ -63,6 +63,8 @@ def status_command(
     console.print(f"cphpost-monitor is {verdict}")
     for problem in status.problems:
         console.print(f"  • {problem}", highlight=False)
+    for note in status.notes:
+        console.print(f"  • {note}", highlight=False)
     table = Table(show_header=False, box=None)
     table.add_row("last discovery", status.last_discovery or "never")
     table.add_row("articles tracked", f"{status.articles:,} ({status.relevant:,} relevant)")

@@ -151,7 +151,9 @@ def test_one_worker_runs_a_singleton_job_per_interval(engine: Engine) -> None:
 
 def test_racing_workers_never_get_the_same_rate_limit_slot(engine: Engine) -> None:
     interval = 0.05
-    slots = _race(8, lambda i: [reserve_slot(engine, "site", interval, 1000.0) for _ in range(25)])
+    slots = _race(
+        8, lambda i: [reserve_slot(engine, "site", interval, 1000.0).at for _ in range(25)]
+    )
     ordered = sorted(s for mine in slots for s in mine)
     assert len(ordered) == 200
     gaps = [b - a for a, b in itertools.pairwise(ordered)]

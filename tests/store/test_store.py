@@ -15,6 +15,7 @@ from monitor.store import (
     acquire_lease,
     add_alias,
     add_candidates,
+    block_host,
     claim_article,
     claim_due,
     find_article,
@@ -158,10 +159,24 @@ def test_a_job_lease_with_min_interval_runs_once_per_interval(engine: Engine) ->
 
 
 def test_rate_slots_are_spaced_by_the_interval_across_callers(engine: Engine) -> None:
-    slots = [reserve_slot(engine, "site", 0.5, now=1000.0) for _ in range(4)]
+    slots = [reserve_slot(engine, "site", 0.5, now=1000.0).at for _ in range(4)]
     assert slots == [1000.0, 1000.5, 1001.0, 1001.5]
 
 
 def test_a_rate_slot_after_an_idle_period_starts_now(engine: Engine) -> None:
     reserve_slot(engine, "site", 1.0, now=1000.0)
-    assert reserve_slot(engine, "site", 1.0, now=2000.0) == 2000.0
+    assert reserve_slot(engine, "site", 1.0, now=2000.0).at == 2000.0
+
+
+def test_a_site_wide_retry_after_blocks_every_reservation_without_using_slots(
+    engine: Engine,
+) -> None:
+    assert block_host(engine, "site", 1120.0, "HTTP 503 on /feed/") == 1120.0
+    assert block_host(engine, "site", 1060.0, "HTTP 429 on /a/") == 1120.0  # never shortened
+    blocked = reserve_slot(engine, "site", 1.0, now=1000.0)
+    assert blocked.blocked(1000.0) and blocked.blocked_until == 1120.0
+    assert blocked.blocked_reason == "HTTP 503 on /feed/"
+    assert reserve_slot(engine, "site", 1.0, now=1119.0).blocked_until == 1120.0
+    after = reserve_slot(engine, "site", 1.0, now=1121.0)
+    assert not after.blocked(1121.0) and after.at == 1121.0  # no slot was used meanwhile
+    assert reserve_slot(engine, "site", 1.0, now=1121.0).at == 1122.0

@@ -173,6 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
         # add 40 ms to every response.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.site._connections.add(self.connection)
+        self.server.site._count_connection()
 
     def finish(self) -> None:
         with contextlib.suppress(OSError):
@@ -286,6 +287,8 @@ class ReplaySite:
         self._logged = threading.Condition(self._lock)
         self._stopping = threading.Event()
         self._connections: set[socket.socket] = set()
+        self._opened = 0  # TCP connections accepted since the last reset_log()
+        self._headers: dict[str, list[tuple[str, str]]] = {}  # extra response headers by key
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._origin: str | None = None
@@ -401,6 +404,23 @@ class ReplaySite:
     @property
     def port(self) -> int:
         return int(self.origin.rsplit(":", 1)[1])
+
+    @property
+    def connections_opened(self) -> int:
+        """TCP connections accepted since start (or the last ``reset_log``): to prove reuse."""
+        with self._lock:
+            return self._opened
+
+    def _count_connection(self) -> None:
+        with self._lock:
+            self._opened += 1
+
+    def set_headers(self, path: str, **headers: str) -> None:
+        """Send these response headers with ``path`` from now on (``cache_control="max-age=60"``
+        sends ``Cache-Control``); no arguments: none."""
+        items = [(name.replace("_", "-").title(), value) for name, value in headers.items()]
+        with self._lock:
+            self._headers[_key(path)] = items
 
     @property
     def open_connections(self) -> int:
@@ -610,6 +630,7 @@ class ReplaySite:
     def reset_log(self) -> None:
         with self._lock:
             self._log.clear()
+            self._opened = 0
 
     def _matching(self, pattern: str, method: str | None) -> list[LoggedRequest]:
         with self._lock:
@@ -757,7 +778,7 @@ class ReplaySite:
             return _Plan(res.status, [("Location", self._location(res.location)), *_empty()])
         body = self._rewrite(res.body)
         etag = _etag(body)
-        meta = [("ETag", etag)]
+        meta = [("ETag", etag), *self._headers.get(key, [])]
         if res.last_modified is not None:
             meta.append(("Last-Modified", formatdate(res.last_modified, usegmt=True)))
         if res.status == 200 and self._not_modified(headers, etag, res.last_modified):
