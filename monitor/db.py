@@ -8,6 +8,7 @@ a database that is behind the code.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -51,19 +52,19 @@ def make_engine(url: str) -> Engine:
         raise DatabaseError(f"database driver missing for {parsed.drivername}: {exc}") from None
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def _sqlite_engine(url: str, database: str | None) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
-        _check_sqlite_file(private_file(Path(database).expanduser()))
+        private_file(Path(database).expanduser())
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:  # the first read of the file's header
+            raise DatabaseError(_not_sqlite(database, exc)) from None
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
@@ -76,18 +77,16 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     return engine
 
 
-def _check_sqlite_file(path: Path) -> None:
-    """Refuse a file that is not an SQLite database before SQLite fails deep inside a query."""
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except OSError as exc:
-        raise DatabaseError(f"cannot open the database {path}: {exc.strerror}") from None
-    if header and header != SQLITE_HEADER:
-        raise DatabaseError(
-            f"{path} is not an SQLite database (corrupt, or another kind of file): move it "
+def _not_sqlite(database: str | None, exc: Exception) -> str:
+    """Reading the file ourselves to check its header would be wrong: closing any descriptor
+    of a database file drops every SQLite lock this process holds on it (POSIX locks), and
+    another engine of this process may have it open. SQLite's own first read tells instead."""
+    if "not a database" in str(exc):
+        return (
+            f"{database} is not an SQLite database (corrupt, or another kind of file): move it "
             "away, or point CPHMON_DATABASE_URL or CPHMON_DATA_DIR elsewhere"
         )
+    return f"cannot open the database {database}: {exc}"
 
 
 @cache
