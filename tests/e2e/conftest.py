@@ -9,12 +9,6 @@ from tests.e2e.harness import Monitor
 from tests.support.replay import ReplaySite
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/e2e/" in str(item.fspath):
-            item.add_marker(pytest.mark.e2e)
-
-
 @pytest.fixture
 def monitor(tmp_path: Path, replay_site: ReplaySite) -> Iterator[Monitor]:
     """A fresh SQLite installation watching the replay site (schema created)."""
