@@ -18,6 +18,7 @@ from sqlmodel import select
 from monitor.models import UrlAlias
 from tests.dbs import pg_schema_url
 from tests.e2e.harness import Monitor
+from tests.e2e.test_faults_common import installation
 from tests.support import pages
 from tests.support.replay import RSS, XML, ReplaySite
 from tests.support.sinks import WebhookSink
@@ -60,20 +61,21 @@ def sitemap(site: ReplaySite, paths: list[str]) -> None:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def either_store(
-    request: pytest.FixtureRequest, tmp_path: Path, replay_site: ReplaySite
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    replay_site: ReplaySite,
 ) -> Iterator[Monitor]:
     """The installation on SQLite, and on PostgreSQL where one is reachable."""
-    if request.param == "sqlite":
-        installation = Monitor(tmp_path, replay_site.origin)
-        installation.upgrade()
-        yield installation
-        installation.close()
+    if request.param == "sqlite":  # a copy of the session's migrated schema
+        fresh = installation(tmp_path, tmp_path_factory, replay_site, ran=False)
+        yield fresh
+        fresh.close()
         return
     with pg_schema_url() as url:
-        installation = Monitor(tmp_path, replay_site.origin, database_url=url)
-        installation.upgrade()
-        yield installation
-        installation.close()
+        fresh = installation(tmp_path, tmp_path_factory, replay_site, database_url=url)
+        yield fresh
+        fresh.close()
 
 
 def aliases(monitor: Monitor) -> dict[str, int]:

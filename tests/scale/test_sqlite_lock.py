@@ -15,17 +15,20 @@ from sqlmodel import col
 
 from monitor.models import Lease
 from tests.e2e.harness import Monitor, wait_until
+from tests.e2e.test_faults_common import installation
 from tests.support.replay import ReplaySite
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def monitor(tmp_path: Path, replay_site: ReplaySite) -> Iterator[Monitor]:
-    installation = Monitor(tmp_path, replay_site.origin)
-    installation.upgrade()
-    yield installation
-    installation.close()
+def monitor(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, replay_site: ReplaySite
+) -> Iterator[Monitor]:
+    """A copy of the session's migrated SQLite schema (see ``tests/e2e/conftest.py``)."""
+    fresh = installation(tmp_path, tmp_path_factory, replay_site, ran=False)
+    yield fresh
+    fresh.close()
 
 
 def _started(monitor: Monitor, name: str) -> bool:
