@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check bench clean lock
+.PHONY: run test test-fast test-stress lint typecheck check bench clean lock
 
 # Installs come from the lock file (exact versions, hashes checked); `make lock` refreshes it.
 $(STAMP): pyproject.toml requirements-dev.lock
@@ -35,6 +35,18 @@ typecheck: $(STAMP)
 
 test: lint typecheck  ## ruff, mypy and the whole pytest suite
 	$(BIN)/pytest
+
+FAST_MARKERS := not e2e and not scale and not bench
+WORKERS ?= auto
+
+test-fast: $(STAMP)  ## the inner loop: all but the e2e, scale and bench tests, one process per core
+	$(BIN)/pytest -q -n $(WORKERS) -m "$(FAST_MARKERS)" $(ARGS)
+
+# A pytest selection beside a CPU hog on every core: make test-stress TESTS=tests/scale RUNS=3
+TESTS ?= tests
+RUNS ?= 1
+test-stress: $(STAMP)  ## $(TESTS) $(RUNS) times in a row under load (tests/stress.sh)
+	tests/stress.sh --runs $(RUNS) -- $(TESTS) $(ARGS)
 
 bench: $(STAMP)
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done

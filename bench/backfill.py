@@ -26,24 +26,19 @@ import contextlib
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 TARGET_PER_SECOND = 300.0
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from bench.support.replay_server import replay_server  # noqa: E402
 
 
 def _process_cpu(pid: int) -> float:
@@ -52,33 +47,6 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@contextlib.contextmanager
-def replay_server(n: int) -> Iterator[tuple[str, int]]:
-    """``python -m tests.support.replay --synthetic N`` in its own process; yields the origin
-    and the server's pid."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.replay", "--synthetic", str(n), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    origin = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(origin + "/robots.txt", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(f"replay server did not start: {err}") from None
-                time.sleep(0.1)
-        yield origin, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def run_once(

@@ -27,15 +27,13 @@ import contextlib
 import contextvars
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,46 +44,13 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import Engine, event, func, update  # noqa: E402
 from sqlmodel import Session, col, select  # noqa: E402
 
+from bench.support.replay_server import replay_server  # noqa: E402
 from monitor.db import make_engine, upgrade  # noqa: E402
 from monitor.models import Article, FetchLog, Lease  # noqa: E402
 from tests.dbs import pg_schema_url, pg_unavailable  # noqa: E402
 
 IDLE = "*:1d"  # nothing falls due by itself during a run
 FAR = timedelta(days=1)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def replay_server(n: int) -> Iterator[str]:
-    """``python -m tests.support.replay --synthetic N`` in its own process; yields the origin."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.replay", "--synthetic", str(n), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    origin = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(origin + "/robots.txt", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(f"replay server did not start: {err}") from None
-                time.sleep(0.1)
-        yield origin
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _env(origin: str, url: str, data_dir: Path, **settings: Any) -> dict[str, str]:
@@ -357,7 +322,7 @@ def main() -> None:
         "PostgreSQL and the workers"
     )
     with (
-        replay_server(args.articles) as origin,
+        replay_server(args.articles) as (origin, _pid),
         pg_schema_url() as url,
         tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp,
     ):

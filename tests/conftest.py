@@ -1,10 +1,12 @@
-"""Fixtures exposing the local servers every test talks to instead of the outside world."""
+"""Fixtures exposing the local servers every test talks to instead of the outside world, and
+the markers every test gets by where it lives (see ``pytest_collection_modifyitems``)."""
 
 from __future__ import annotations
 
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,32 @@ from tests.support.replay import ReplaySite
 from tests.support.sinks import SMTPSink, WebhookSink
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TESTS = Path(__file__).resolve().parent
+# Directories whose tests are slow by nature, by marker: ``make test-fast`` leaves them out.
+MARKED_DIRS = {"e2e": "e2e", "scale": "scale", "bench": "bench"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``make test-fast``) a worker inherits ``COLUMNS=80`` from it, and
+    rich then wraps the CLI's output at 80 columns where a plain run does not: drop it, so a
+    test sees the same terminal either way."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.pop("COLUMNS", None)
+        os.environ.pop("LINES", None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by where they live and what they use, so a new test gets its markers without
+    anyone remembering them: ``e2e``/``scale``/``bench`` by directory, ``postgres`` for tests
+    that use the ``pg_url`` fixture or run a PostgreSQL parameter (an id naming postgres)."""
+    for item in items:
+        parts = item.path.resolve().relative_to(TESTS).parts if item.path else ()
+        for directory, marker in MARKED_DIRS.items():
+            if parts and parts[0] == directory:
+                item.add_marker(marker)
+        params = item.name.partition("[")[2]
+        if "pg_url" in getattr(item, "fixturenames", ()) or "postgres" in params:
+            item.add_marker("postgres")
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from selectolax.lexbor import LexborNode
 
 from tests.support.pages import CET
 from tests.support.replay import FIXTURES_DIR, ReplaySite
+from tests.support.waiting import wait_until
 
 MANIFEST = json.loads((FIXTURES_DIR / "manifest.json").read_text("utf-8"))
 ARTICLE = (
@@ -303,11 +304,11 @@ def test_retry_after(replay_site: ReplaySite, client: httpx.Client) -> None:
 
 
 def test_delay_times_out_the_client(replay_site: ReplaySite, client: httpx.Client) -> None:
-    replay_site.fault("/feed/", "delay", times=1, seconds=0.6)
+    replay_site.fault("/feed/", "delay", times=1, seconds=60)
     start = time.monotonic()
     with pytest.raises(httpx.ReadTimeout):
         client.get(replay_site.url("/feed/"), timeout=0.15)
-    assert time.monotonic() - start < 0.5
+    assert time.monotonic() - start < 30  # the client's timeout, not the 60 s delay
     r = client.get(replay_site.url("/feed/"))
     assert r.status_code == 200
 
@@ -370,13 +371,9 @@ def test_huge_body_stops_when_client_leaves(replay_site: ReplaySite, client: htt
             got += len(chunk)
             if got > 256 * 1024:
                 break  # dropping the iterator closes the connection
-    deadline = time.monotonic() + 2
-    while replay_site.open_connections and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert replay_site.open_connections == 0  # it noticed the hang-up and gave up
-    start = time.monotonic()
-    assert client.get(replay_site.url("/feed/")).status_code == 200
-    assert time.monotonic() - start < 1.0
+    # it notices the hang-up and gives up
+    wait_until("the server to drop the connection", lambda: replay_site.open_connections == 0)
+    assert client.get(replay_site.url("/feed/")).status_code == 200  # not stuck: no ReadTimeout
 
 
 def test_redirect_loop(replay_site: ReplaySite, client: httpx.Client) -> None:

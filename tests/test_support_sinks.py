@@ -37,8 +37,8 @@ def test_apprise_mail_arrives(smtp_sink: SMTPSink) -> None:
 def test_refuse_then_recover(smtp_sink: SMTPSink) -> None:
     smtp_sink.refuse()
     start = time.monotonic()
-    assert not _notify(smtp_sink.apprise_url(timeout=2))
-    assert time.monotonic() - start < 2
+    assert not _notify(smtp_sink.apprise_url(timeout=60))
+    assert time.monotonic() - start < 30  # refused at once, not timed out
     smtp_sink.recover()
     assert _notify(smtp_sink.apprise_url())
     assert len(smtp_sink.wait_for(1)) == 1
@@ -48,7 +48,7 @@ def test_hang_blocks_until_the_client_times_out(smtp_sink: SMTPSink) -> None:
     smtp_sink.hang()
     start = time.monotonic()
     assert not _notify(smtp_sink.apprise_url(timeout=0.5))
-    assert 0.4 < time.monotonic() - start < 3
+    assert 0.4 < time.monotonic() - start < 30  # the client's 0.5 s, not the endless hang
     assert smtp_sink.hung == 1 and smtp_sink.messages == []
     smtp_sink.recover()
     assert _notify(smtp_sink.apprise_url(timeout=2))
@@ -93,10 +93,10 @@ def test_webhook_fails_then_recovers(webhook_sink: WebhookSink) -> None:
 
 
 def test_webhook_hang_times_out_the_client(webhook_sink: WebhookSink) -> None:
-    webhook_sink.hang(5.0)
+    webhook_sink.hang(60.0)
     start = time.monotonic()
     assert not _notify(webhook_sink.json_url() + "?rto=0.5")
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 30  # the client's 0.5 s, not the 60 s hang
     assert [r.status for r in webhook_sink.requests] == [None]
     webhook_sink.recover()
     assert _notify(webhook_sink.json_url())

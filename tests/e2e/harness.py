@@ -11,20 +11,22 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from monitor.db import make_engine
-from monitor.models import Alert, Article, Change, Delivery, Version
+from monitor.models import Alert, Article, Change, Delivery, DeliveryStatus, Version
+from tests.support.replay import ReplaySite
+from tests.support.waiting import DEADLINE
+from tests.support.waiting import wait_until as wait_until  # re-exported for the e2e tests
 
 ROOT = Path(__file__).resolve().parents[2]
-T = TypeVar("T")
 
 FAST = {
     "CPHMON_POLL_INTERVAL": "1",
@@ -178,14 +180,47 @@ class Monitor:
         with self.db() as db:
             return list(db.exec(select(Delivery).order_by(Delivery.id)))
 
+    # Waiting for the service's own schedule ------------------------------------------------
 
-def wait_until(what: str, probe: Callable[[], T], timeout: float = 20.0, every: float = 0.2) -> T:
-    """Poll ``probe`` until it returns something truthy; fail with ``what`` on timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
+    def wait_all_due(self, timeout: float = 60.0) -> None:
+        """Until every tracked article is due again (its ``next_check_at`` has passed)."""
+
+        def due() -> bool:
+            now = datetime.now(UTC)
+            return all(_aware(a.next_check_at) <= now for a in self.articles())
+
+        wait_until("every article to be due again", due, timeout=timeout)
+
+    def wait_deliveries_due(self, timeout: float = 60.0) -> None:
+        """Until every pending delivery's retry time (its backoff) has passed."""
+
+        def due() -> bool:
+            now = datetime.now(UTC)
+            pending = [d for d in self.deliveries() if d.status == DeliveryStatus.PENDING]
+            return all(_aware(d.next_attempt_at) <= now for d in pending)
+
+        wait_until("the pending deliveries' backoff", due, timeout=timeout)
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def more_rounds(
+    site: ReplaySite,
+    n: int = 3,
+    *,
+    pages: Iterable[str] = (),
+    feed: str = "/feed/",
+    timeout: float = DEADLINE,
+) -> None:
+    """Block until the running daemon was seen doing ``n`` more rounds at ``site``.
+
+    That is ``n`` more polls of ``feed`` (1 s apart with :data:`FAST`: about 2n delivery
+    rounds run meanwhile on the same event loop) and ``n`` more re-checks of each of
+    ``pages``. What proves "nothing more happened": counted in the service's rounds, not in
+    seconds of a test that a loaded machine may spend on something else.
+    """
+    wanted = {path: site.count(path) + n for path in (feed, *pages)}  # all counted from now
+    for path, count in wanted.items():
+        site.wait_for(path, count, timeout=timeout)

@@ -7,7 +7,6 @@ the site's rate limit shared by both processes, the store consistent afterwards.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.dbs import pg_schema_url
-from tests.e2e.harness import Monitor
+from tests.e2e.harness import Monitor, more_rounds
 from tests.e2e.test_faults_common import consistency_problems, integrity, webhook_alert_ids
 from tests.support.replay import ReplaySite
 from tests.support.sinks import WebhookSink
@@ -54,7 +53,7 @@ def test_backfill_next_to_a_running_daemon_stores_everything_once(
         daemon = mon.start()  # both start together: they race for the newest articles
         backfill = mon.cli("backfill", "--source", "sitemap", timeout=180)
         assert daemon.poll() is None, mon.log()
-        time.sleep(1.5)  # a discovery round after the backfill
+        more_rounds(archive, 2)  # discovery rounds after the backfill (one may have been under way)
         assert mon.stop(daemon) == 0
         articles = mon.articles()
         alerts = mon.alerts()

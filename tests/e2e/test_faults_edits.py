@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.e2e.harness import FAST, Monitor, wait_until
+from tests.e2e.harness import Monitor, more_rounds, wait_until
 from tests.e2e.test_faults_common import (
     CORRECTED,
     FURNITURE_ONLY,
@@ -32,9 +32,12 @@ from tests.e2e.test_faults_common import (
 from tests.support.replay import ReplaySite
 from tests.support.sinks import WebhookSink
 
-# Promise: an edit is alerted within one poll interval plus one re-check interval plus a few
-# seconds of work (the FAST settings: poll 1 s, re-checks every 2 s).
-LATENCY = float(FAST["CPHMON_POLL_INTERVAL"]) + 2.0 + 5.0
+# Promise: an edit is alerted by the article's next re-check. Counted in requests for the page
+# from the edit to the alert's arrival, not in seconds (bench/daemon.py times it): the fetch in
+# flight at the edit, the one that finds it, and one more should delivery lag a round behind.
+# A deletion takes one more: a 404 is confirmed by a second fetch (delete_confirm_after).
+FETCHES = 3
+FETCHES_OF = {"deleted": FETCHES + 1}
 
 Edit = Callable[[ReplaySite, str], None]
 
@@ -135,7 +138,7 @@ CASES: dict[str, Case] = {
 class Outcome:
     alerts: list[str]
     delivered: list[str]  # kinds received by the webhook, repeats kept
-    latencies: list[float]  # seconds from the edit (or restore) to each delivery
+    fetches: list[int]  # requests for the page from the edit (or restore) to each delivery
     versions: int
     changes: list[list[str]]
     fail_count: int
@@ -171,7 +174,6 @@ def _run(mon: Monitor, site: ReplaySite, hook: WebhookSink) -> Session:
     wait_until(
         "the first re-check round",
         lambda: len({r.url for r in fetch_log(mon, since=started)}) >= len(mon.articles()),
-        timeout=20,
     )
     edited_at: dict[str, float] = {}
     for name, case in CASES.items():
@@ -179,17 +181,16 @@ def _run(mon: Monitor, site: ReplaySite, hook: WebhookSink) -> Session:
         edited_at[name] = time.monotonic()
 
     deleted = CASES["deleted-then-restored"]
-    wait_until(
-        "the deletion alert", lambda: "deleted" in _delivered(mon, hook, site, deleted.path), 15
-    )
+    wait_until("the deletion alert", lambda: "deleted" in _delivered(mon, hook, site, deleted.path))
     site.restore(deleted.path)
     restored_at = time.monotonic()
 
     def all_in() -> bool:
         return all(_delivered(mon, hook, site, c.path) == c.alerts for c in CASES.values())
 
-    wait_until("every expected alert", all_in, timeout=20)
-    time.sleep(3)  # more than one re-check of every article: nothing may come twice
+    wait_until("every expected alert", all_in)
+    # more than one re-check of every article: nothing may come twice
+    more_rounds(site, 2, pages=[c.path for c in CASES.values()])
     session = Session()
     session.stop_code = mon.stop(daemon)
     session.log = mon.log()
@@ -203,7 +204,7 @@ def _run(mon: Monitor, site: ReplaySite, hook: WebhookSink) -> Session:
         session.outcomes[name] = Outcome(
             alerts=[k for k in alert_kinds(mon, url) if k != "new" or before[name] == 0],
             delivered=[k for k, _ in own],
-            latencies=[at - start[k] for k, at in own],
+            fetches=[site.count(case.path, since=start[k], until=at) for k, at in own],
             versions=article.version_count - before[name],
             changes=change_kinds(mon, url),
             fail_count=article.fail_count,
@@ -259,11 +260,11 @@ def test_each_edit_is_stored_as_what_it_is(edits: Session, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.alerts])
-def test_each_alert_arrives_within_a_poll_interval_and_a_few_seconds(
-    edits: Session, name: str
-) -> None:
-    latencies = edits.outcomes[name].latencies
-    assert latencies and max(latencies) < LATENCY, latencies
+def test_each_alert_arrives_by_the_next_re_check_of_the_page(edits: Session, name: str) -> None:
+    outcome = edits.outcomes[name]
+    bounds = [FETCHES_OF.get(kind, FETCHES) for kind in outcome.delivered]
+    assert outcome.fetches, outcome
+    assert all(n <= bound for n, bound in zip(outcome.fetches, bounds, strict=True)), outcome
 
 
 def test_a_redesigned_page_is_a_failure_on_record_not_an_edit(edits: Session) -> None:

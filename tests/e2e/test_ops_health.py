@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from sqlmodel import select
 
 from monitor.health import Cycle, SiteHealth, observe
 from monitor.models import FetchLog
-from tests.e2e.harness import Monitor, wait_until
+from tests.e2e.harness import Monitor, more_rounds, wait_until
 from tests.support import pages
 from tests.support.replay import RSS, XML, ReplaySite
 from tests.support.sinks import WebhookSink
@@ -134,7 +133,7 @@ def test_an_unreachable_site_sends_one_ops_alert_then_one_recovered_and_healthz_
     replay_site.start()  # same port
     wait_until("the recovery", lambda: "ops_recovered" in kinds_at(webhook_sink, "/ops"))
     wait_until("/healthz 200 again", lambda: healthz(200))
-    time.sleep(1)
+    more_rounds(replay_site, feed="/ops/feed/")  # a second recovery notice would come now
     assert monitor.stop(daemon) == 0
     assert kinds_at(webhook_sink, "/ops") == ["ops_failure", "ops_recovered"]
     assert not OPS_KINDS & set(kinds_at(webhook_sink, "/news"))  # ops go to the ops target
@@ -158,7 +157,7 @@ def test_a_redesign_that_breaks_extraction_sends_one_ops_alert_to_the_catch_all_
     replay_site.fault("/20*", "not_xml")
     daemon = monitor.start()
     wait_until("the ops alert", lambda: "ops_failure" in kinds_at(webhook_sink, "/all"))
-    time.sleep(2)
+    more_rounds(replay_site, 2, pages=paths, feed="/ops/feed/")  # failing on: one alert
     assert monitor.stop(daemon) == 0
     assert kinds_at(webhook_sink, "/all").count("ops_failure") == 1
     (alert,) = [a for a in monitor.alerts() if a.kind == "ops_failure"]

@@ -16,6 +16,7 @@ from sqlmodel import col
 from monitor.models import Article
 from monitor.store import utcnow
 from tests.e2e.harness import Monitor, wait_until
+from tests.e2e.test_faults_common import installation
 from tests.support.replay import ReplaySite
 
 N = 30
@@ -29,10 +30,13 @@ def site() -> Iterator[ReplaySite]:
 
 
 @pytest.fixture
-def loaded(tmp_path: Path, site: ReplaySite) -> Iterator[Monitor]:
+def loaded(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, site: ReplaySite
+) -> Iterator[Monitor]:
     """N articles tracked, then the daemon was down for hours: every one is overdue."""
-    monitor = Monitor(tmp_path, site.origin, feeds="/feed/", recheck_schedule="*:1h")
-    monitor.upgrade()
+    monitor = installation(
+        tmp_path, tmp_path_factory, site, ran=False, feeds="/feed/", recheck_schedule="*:1h"
+    )
     monitor.run_once()
     assert len(monitor.articles()) == N
     yield monitor

@@ -22,6 +22,7 @@ from monitor.models import Article, FetchLog, Version
 from monitor.settings import Settings, load_settings
 from tests.dbs import pg_schema_url, sqlite_url
 from tests.e2e.harness import Monitor, wait_until
+from tests.e2e.test_faults_common import installation
 from tests.support import pages
 from tests.support.replay import XML, ReplaySite
 
@@ -140,19 +141,20 @@ def test_housekeeping_prunes_at_daemon_start(monitor: Monitor, replay_site: Repl
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def either_store(
-    request: pytest.FixtureRequest, tmp_path: Path, replay_site: ReplaySite
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    replay_site: ReplaySite,
 ) -> Iterator[Monitor]:
-    if request.param == "sqlite":
-        installation = Monitor(tmp_path, replay_site.origin)
-        installation.upgrade()
-        yield installation
-        installation.close()
+    if request.param == "sqlite":  # a copy of the session's migrated schema
+        fresh = installation(tmp_path, tmp_path_factory, replay_site, ran=False)
+        yield fresh
+        fresh.close()
         return
     with pg_schema_url() as url:
-        installation = Monitor(tmp_path, replay_site.origin, database_url=url)
-        installation.upgrade()
-        yield installation
-        installation.close()
+        fresh = installation(tmp_path, tmp_path_factory, replay_site, database_url=url)
+        yield fresh
+        fresh.close()
 
 
 def test_db_stats_shows_counts_and_the_sizes_of_versions_and_the_fetch_log(

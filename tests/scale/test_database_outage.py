@@ -21,14 +21,18 @@ import pytest
 
 from monitor.db import upgrade
 from tests.dbs import pg_schema_url
-from tests.e2e.harness import Monitor
+from tests.e2e.harness import Monitor, more_rounds
 from tests.support.replay import ReplaySite
 from tests.support.sinks import WebhookSink
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 RATE_LIMIT = 10.0
-OUTAGE = 4.0  # seconds without a database
+OUTAGE = 4.0  # seconds without a database: the fault injected, ~40 requests if it failed open
+# Requests that may still reach the site after the cut: those whose rate-limit slot was
+# reserved before it, at most one per fetch slot (concurrency, 2 by default) plus the feed
+# and the sitemap jobs. Counted, not timed: a loaded machine may send them late.
+IN_FLIGHT = 2 + 2
 
 
 class CuttableProxy:
@@ -132,22 +136,21 @@ def test_a_worker_survives_a_database_outage_and_sends_nothing_meanwhile(
         monitor.set(rate_limit=RATE_LIMIT, lease_seconds=4, notify_urls=webhook_sink.json_url())
         worker = monitor.start("worker")
         site.reset_log()
-        site.wait_for("/20*", 5, timeout=30)  # re-checking
+        site.wait_for("/20*", 5, timeout=60)  # re-checking
 
         proxy.cut()
         cut_at = time.monotonic()
         site.edit(target.path, _edit)
         time.sleep(OUTAGE)
         assert worker.poll() is None, "the worker exited when the database went away"
-        late = [r.time - cut_at for r in site.requests if r.time > cut_at + 1.0]
-        assert late == [], f"requests without a database (no slot to reserve): {late}"
+        late = [(round(r.time - cut_at, 2), r.path) for r in site.requests if r.time > cut_at]
+        assert len(late) <= IN_FLIGHT, f"requests without a database (no slot to reserve): {late}"
         proxy.restore()
         restored_at = time.monotonic()
 
-        webhook_sink.wait_for(1, timeout=30)  # the edit, checked once the database is back
-        resumed = [r.time for r in site.requests if r.time > restored_at]
-        assert resumed and resumed[0] - restored_at < 10
-        time.sleep(1)
+        webhook_sink.wait_for(1, timeout=60)  # the edit, checked once the database is back
+        assert site.count("/20*", since=restored_at) >= 1  # re-checks resumed by themselves
+        more_rounds(site, 2)  # more rounds: the alert is not sent twice
         assert monitor.stop(worker) == 0
         assert len(webhook_sink.requests) == 1
         assert [a.kind for a in monitor.alerts() if a.kind == "changed"] == ["changed"]

@@ -5,7 +5,6 @@ The live-holder refusal itself is in ``tests/e2e/test_daemon.py``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,17 +15,20 @@ from sqlmodel import col
 
 from monitor.models import Lease
 from tests.e2e.harness import Monitor, wait_until
+from tests.e2e.test_faults_common import installation
 from tests.support.replay import ReplaySite
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def monitor(tmp_path: Path, replay_site: ReplaySite) -> Iterator[Monitor]:
-    installation = Monitor(tmp_path, replay_site.origin)
-    installation.upgrade()
-    yield installation
-    installation.close()
+def monitor(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, replay_site: ReplaySite
+) -> Iterator[Monitor]:
+    """A copy of the session's migrated SQLite schema (see ``tests/e2e/conftest.py``)."""
+    fresh = installation(tmp_path, tmp_path_factory, replay_site, ran=False)
+    yield fresh
+    fresh.close()
 
 
 def _started(monitor: Monitor, name: str) -> bool:
@@ -38,7 +40,7 @@ def test_a_restart_after_sigkill_takes_over_the_lock_at_once(monitor: Monitor) -
     wait_until("the first daemon", lambda: _started(monitor, "first"))
     monitor.kill(first)  # its lease is still valid for 30 s
     second = monitor.start("second")
-    wait_until("the restart", lambda: _started(monitor, "second"), timeout=15)
+    wait_until("the restart", lambda: _started(monitor, "second"))
     assert f":{first.pid} is gone: taking over its SQLite lock" in monitor.log("second")
     third = monitor.cli("run", timeout=30)  # the new holder is alive: refused, named
     assert third.returncode == 2 and f":{second.pid})" in third.stderr
@@ -56,7 +58,5 @@ def test_a_daemon_that_lost_its_lock_stops_instead_of_running_alongside(monitor:
             .values(owner="elsewhere:1", expires_at=later)
         )
         db.commit()
-    started = time.monotonic()
-    assert daemon.wait(timeout=20) == 0  # the heartbeat (every 5 s) notices
-    assert time.monotonic() - started < 15
+    assert daemon.wait(timeout=60) == 0  # by itself: the heartbeat (every 5 s) notices
     assert "lost the SQLite lock to elsewhere:1: stopping" in monitor.log()

@@ -605,9 +605,22 @@ class ReplaySite:
         with self._lock:
             return list(self._log)
 
-    def count(self, pattern: str = "*", method: str | None = None) -> int:
-        """Requests whose path(+query) matches the glob ``pattern`` (and ``method``)."""
-        return len(self._matching(pattern, method))
+    def count(
+        self,
+        pattern: str = "*",
+        method: str | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> int:
+        """Requests whose path(+query) matches the glob ``pattern`` (and ``method``), that
+        arrived at or after ``since`` and at or before ``until`` (``time.monotonic()`` values)
+        where given: rounds of the service between two moments of a test."""
+        return sum(
+            1
+            for r in self._matching(pattern, method)
+            if (since is None or r.time >= since) and (until is None or r.time <= until)
+        )
 
     def max_rate(self, window_s: float = 1.0, pattern: str = "*") -> int:
         """Most requests that arrived within any ``window_s`` seconds: to check rate limits."""

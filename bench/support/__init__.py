@@ -1,0 +1,2 @@
+"""Pieces shared by the benchmarks in ``bench/`` (not benchmarks themselves: ``make bench``
+runs ``bench/*.py`` only)."""
