@@ -34,6 +34,7 @@ class Hit:
 class Matched:
     """Every hit in one article, with the body's shape (paragraphs, sentences, words)."""
 
+    title: str  # normalised
     hits: tuple[Hit, ...]
     paragraphs: tuple[str, ...]  # body paragraphs without furniture, normalised
     sentences: int
@@ -152,5 +153,9 @@ def match_article(title: str, standfirst: str, body: str | Sequence[str], rules:
                 para = sentence = -1
             hits.append(Hit(term, surface, fname, start, para, sentence))
     return Matched(
-        tuple(hits), tuple(paragraphs), len(sentence_starts), len(WORD.findall(body_text))
+        normalise(title),
+        tuple(hits),
+        tuple(paragraphs),
+        len(sentence_starts),
+        len(WORD.findall(body_text)),
     )

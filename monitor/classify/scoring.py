@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from monitor.classify.matching import Hit, Matched, match_article
 from monitor.classify.results import Classification, Evidence, Focus, Measures
@@ -110,7 +110,7 @@ def _items(paragraphs: Sequence[str]) -> list[int]:
 
 
 def _measures(
-    matched: Matched, counted: Sequence[_Scored], rules: Rules, title: str, gate: bool
+    matched: Matched, counted: Sequence[_Scored], rules: Rules, gate: bool
 ) -> tuple[Measures, set[str]]:
     sc = rules.scoring
     markers = [s for s in counted if _is_marker(s)]
@@ -131,7 +131,7 @@ def _measures(
     headline_topics = {t for t, w in headline_weight.items() if w >= sc.headline_minimum}
     items = _items(matched.paragraphs)
     n_items = items[-1] + 1 if items else 0
-    roundup = any(r.search(title) for r in rules.roundup_titles) or (
+    roundup = any(r.search(matched.title) for r in rules.roundup_titles) or (
         n_items >= sc.roundup_items and core["title"] + core["standfirst"] == 0
     )
     headline = core["title"] + core["standfirst"]
@@ -175,15 +175,22 @@ def classify(
 ) -> Classification:
     """Classify one article version (pure; ``rules`` default to the packaged rules)."""
     rules = rules or packaged_rules()
+    return decide(match_article(title, standfirst, body, rules), rules)
+
+
+def decide(matched: Matched, rules: Rules) -> Classification:
+    """The verdict on an article's hits. Separate from matching so that scoring settings can be
+    tried on the same matches (cross-validation): matching depends only on the terms."""
     sc = rules.scoring
-    matched = match_article(title, standfirst, body, rules)
     scored = _weigh(matched, sc)
     core = sum(s.weight for s in scored if s.hit.term.tier == "core")
     gate = core >= sc.core_minimum
     counted = [s for s in scored if s.hit.term.tier == "core" or gate]
     score = sum(s.weight for s in counted)
-    measures, headline_topics = _measures(matched, counted, rules, title, gate)
-    relevant = measures.focus in (Focus.HEADLINE, Focus.BODY) and score >= sc.relevance_threshold
+    measures, headline_topics = _measures(matched, counted, rules, gate)
+    if measures.focus in (Focus.HEADLINE, Focus.BODY) and score < sc.relevance_threshold:
+        measures = replace(measures, focus=Focus.WEAK)
+    relevant = measures.focus in (Focus.HEADLINE, Focus.BODY)
 
     evidence = _evidence(counted)
     topic_scores: dict[str, float] = {}
@@ -221,4 +228,4 @@ def classify(
     )
 
 
-__all__ = ["classify"]
+__all__ = ["classify", "decide"]
