@@ -184,7 +184,12 @@ def decide(matched: Matched, rules: Rules) -> Classification:
     sc = rules.scoring
     scored = _weigh(matched, sc)
     core = sum(s.weight for s in scored if s.hit.term.tier == "core")
-    gate = core >= sc.core_minimum
+    # A headline whose population words alone reach the relevance threshold, taken up by the
+    # body, counts as core evidence: a short item carried by its headline has little policy
+    # vocabulary.
+    headline = sum(s.weight for s in scored if s.hit.field != "body" and _is_marker(s))
+    followed = any(s.hit.field == "body" and _is_marker(s) for s in scored)
+    gate = core >= sc.core_minimum or (headline >= sc.relevance_threshold and followed)
     counted = [s for s in scored if s.hit.term.tier == "core" or gate]
     score = sum(s.weight for s in counted)
     measures, headline_topics = _measures(matched, counted, rules, gate)
