@@ -185,11 +185,11 @@ def decide(matched: Matched, rules: Rules) -> Classification:
     scored = _weigh(matched, sc)
     core = sum(s.weight for s in scored if s.hit.term.tier == "core")
     # A headline whose population words alone reach the relevance threshold, taken up by the
-    # body, counts as core evidence: a short item carried by its headline has little policy
-    # vocabulary.
+    # body, opens the gate when some policy vocabulary is present at all: a short item carried
+    # by its headline has little of it (a story about refugees of a 1937 war has none).
     headline = sum(s.weight for s in scored if s.hit.field != "body" and _is_marker(s))
     followed = any(s.hit.field == "body" and _is_marker(s) for s in scored)
-    gate = core >= sc.core_minimum or (headline >= sc.relevance_threshold and followed)
+    gate = core >= sc.core_minimum or (core > 0 and headline >= sc.relevance_threshold and followed)
     counted = [s for s in scored if s.hit.term.tier == "core" or gate]
     score = sum(s.weight for s in counted)
     measures, headline_topics = _measures(matched, counted, rules, gate)
