@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from monitor.classify.matching import Hit, Matched, match_article
 from monitor.classify.results import Classification, Evidence, Focus, Measures
@@ -33,8 +34,7 @@ MARKER_WEIGHT = 1.0  # a weak term at least this strong marks its paragraph as a
 _HEADING = re.compile(r"[^.!?:;,\"'”)\]]$")
 
 
-@dataclass(frozen=True)
-class _Scored:
+class _Scored(NamedTuple):
     hit: Hit
     segment: str
     weight: float
@@ -129,11 +129,12 @@ def _measures(
         else:
             headline_weight[topic] = headline_weight.get(topic, 0.0) + s.weight
     headline_topics = {t for t, w in headline_weight.items() if w >= sc.headline_minimum}
-    items = _items(matched.paragraphs)
+    titled = any(r.search(matched.title) for r in rules.roundup_titles)
+    # Items matter only for a roundup title or a headline without evidence (else: not a list).
+    needed = titled or (paras and core["title"] + core["standfirst"] == 0)
+    items = _items(matched.paragraphs) if needed else []
     n_items = items[-1] + 1 if items else 0
-    roundup = any(r.search(matched.title) for r in rules.roundup_titles) or (
-        n_items >= sc.roundup_items and core["title"] + core["standfirst"] == 0
-    )
+    roundup = titled or n_items >= sc.roundup_items
     headline = core["title"] + core["standfirst"]
     evidence_items = len({items[p] for p in paras}) if roundup else 0
     if not counted or not gate:
