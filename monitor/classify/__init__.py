@@ -10,7 +10,15 @@ Modules: ``results`` (the values), ``schema`` (the rules file's shape), ``terms`
 (loading and compiling), ``index`` (the prefilter), ``matching``, ``scoring``, ``evaluation``.
 """
 
-from monitor.classify.evaluation import Evaluation, Metrics, evaluate
+from monitor.classify.evaluation import (
+    Confusion,
+    Evaluation,
+    Label,
+    Metrics,
+    Mistake,
+    evaluate,
+    evaluate_labels,
+)
 from monitor.classify.results import Classification, Evidence, Focus, Measures
 from monitor.classify.rules import Rules, load_rules
 from monitor.classify.schema import FIELDS, TOPICS, RulesError
@@ -20,14 +28,18 @@ __all__ = [
     "FIELDS",
     "TOPICS",
     "Classification",
+    "Confusion",
     "Evaluation",
     "Evidence",
     "Focus",
+    "Label",
     "Measures",
     "Metrics",
+    "Mistake",
     "Rules",
     "RulesError",
     "classify",
     "evaluate",
+    "evaluate_labels",
     "load_rules",
 ]

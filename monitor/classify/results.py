@@ -19,6 +19,7 @@ class Focus(StrEnum):
     HEADLINE = "headline"  # the title or standfirst is about migration, and the body follows
     BODY = "body"  # the headline is not, but the lead or much of the body is
     PASSING = "passing"  # mentions in a story about something else
+    WEAK = "weak"  # placed like a migration story, but too little evidence (the score)
     HEADLINE_ONLY = "headline only"  # a migration word in the headline the body never takes up
     ROUNDUP_ITEM = "roundup item"  # one item in a list of unrelated items (news in brief)
     NONE = "none"  # no migration evidence

@@ -22,6 +22,7 @@ from monitor.classify.terms import TIERS, Term, compile_pattern, make_term
 
 PACKAGED = "migration.toml"
 PACKAGED_SOURCE = f"monitor/rules/{PACKAGED}"
+_BACKREF = re.compile(r"\\\d|\(\?P=|\(\?[a-zA-Z-]+[:)]|\\g<")
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,18 @@ class Rules:
 
     def terms_for(self, topic: str) -> tuple[Term, ...]:
         return tuple(t for t in self.terms if t.topic == topic)
+
+    @functools.cached_property
+    def drop_patterns(self) -> tuple[re.Pattern[str], ...]:
+        """The furniture ``drop`` regexes as one alternation (one search a line), or as they
+        are when joining them could change a match (backreferences, inline flags)."""
+        if len(self.drop) < 2 or any(_BACKREF.search(r.pattern) for r in self.drop):
+            return self.drop
+        try:
+            joined = "|".join(f"(?:{r.pattern})" for r in self.drop)
+            return (re.compile(joined, re.IGNORECASE),)
+        except re.error:
+            return self.drop
 
     @functools.cached_property
     def index(self) -> Index:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
+from typing import NamedTuple
 
 from monitor.classify.matching import Hit, Matched, match_article
 from monitor.classify.results import Classification, Evidence, Focus, Measures
@@ -33,8 +34,7 @@ MARKER_WEIGHT = 1.0  # a weak term at least this strong marks its paragraph as a
 _HEADING = re.compile(r"[^.!?:;,\"'”)\]]$")
 
 
-@dataclass(frozen=True)
-class _Scored:
+class _Scored(NamedTuple):
     hit: Hit
     segment: str
     weight: float
@@ -110,7 +110,7 @@ def _items(paragraphs: Sequence[str]) -> list[int]:
 
 
 def _measures(
-    matched: Matched, counted: Sequence[_Scored], rules: Rules, title: str, gate: bool
+    matched: Matched, counted: Sequence[_Scored], rules: Rules, gate: bool
 ) -> tuple[Measures, set[str]]:
     sc = rules.scoring
     markers = [s for s in counted if _is_marker(s)]
@@ -129,11 +129,12 @@ def _measures(
         else:
             headline_weight[topic] = headline_weight.get(topic, 0.0) + s.weight
     headline_topics = {t for t, w in headline_weight.items() if w >= sc.headline_minimum}
-    items = _items(matched.paragraphs)
+    titled = any(r.search(matched.title) for r in rules.roundup_titles)
+    # Items matter only for a roundup title or a headline without evidence (else: not a list).
+    needed = titled or (paras and core["title"] + core["standfirst"] == 0)
+    items = _items(matched.paragraphs) if needed else []
     n_items = items[-1] + 1 if items else 0
-    roundup = any(r.search(title) for r in rules.roundup_titles) or (
-        n_items >= sc.roundup_items and core["title"] + core["standfirst"] == 0
-    )
+    roundup = titled or n_items >= sc.roundup_items
     headline = core["title"] + core["standfirst"]
     evidence_items = len({items[p] for p in paras}) if roundup else 0
     if not counted or not gate:
@@ -175,15 +176,27 @@ def classify(
 ) -> Classification:
     """Classify one article version (pure; ``rules`` default to the packaged rules)."""
     rules = rules or packaged_rules()
+    return decide(match_article(title, standfirst, body, rules), rules)
+
+
+def decide(matched: Matched, rules: Rules) -> Classification:
+    """The verdict on an article's hits. Separate from matching so that scoring settings can be
+    tried on the same matches (cross-validation): matching depends only on the terms."""
     sc = rules.scoring
-    matched = match_article(title, standfirst, body, rules)
     scored = _weigh(matched, sc)
     core = sum(s.weight for s in scored if s.hit.term.tier == "core")
-    gate = core >= sc.core_minimum
+    # A headline whose population words alone reach the relevance threshold, taken up by the
+    # body, opens the gate when some policy vocabulary is present at all: a short item carried
+    # by its headline has little of it (a story about refugees of a 1937 war has none).
+    headline = sum(s.weight for s in scored if s.hit.field != "body" and _is_marker(s))
+    followed = any(s.hit.field == "body" and _is_marker(s) for s in scored)
+    gate = core >= sc.core_minimum or (core > 0 and headline >= sc.relevance_threshold and followed)
     counted = [s for s in scored if s.hit.term.tier == "core" or gate]
     score = sum(s.weight for s in counted)
-    measures, headline_topics = _measures(matched, counted, rules, title, gate)
-    relevant = measures.focus in (Focus.HEADLINE, Focus.BODY) and score >= sc.relevance_threshold
+    measures, headline_topics = _measures(matched, counted, rules, gate)
+    if measures.focus in (Focus.HEADLINE, Focus.BODY) and score < sc.relevance_threshold:
+        measures = replace(measures, focus=Focus.WEAK)
+    relevant = measures.focus in (Focus.HEADLINE, Focus.BODY)
 
     evidence = _evidence(counted)
     topic_scores: dict[str, float] = {}
@@ -221,4 +234,4 @@ def classify(
     )
 
 
-__all__ = ["classify"]
+__all__ = ["classify", "decide"]

@@ -24,11 +24,13 @@ from monitor.classify import (
     TOPICS,
     Classification,
     Evaluation,
+    Label,
     Metrics,
+    Mistake,
     Rules,
     RulesError,
     classify,
-    evaluate,
+    evaluate_labels,
     load_rules,
 )
 from monitor.cli.common import UserError, console, settings
@@ -51,8 +53,9 @@ EvaluateOption = Annotated[
     Path | None,
     typer.Option(
         "--evaluate",
-        help="JSON-lines file labelled with 'relevant' and 'topics': print precision, recall "
-        "and F1 for relevance and for each topic instead of classifying.",
+        help="JSON-lines file labelled with 'relevant' and 'topics' (and optionally "
+        "'hard_negative'): print precision, recall and F1 for relevance and for each topic, the "
+        "hard negatives flagged, and every wrong decision with its evidence and measures.",
         show_default=False,
         dir_okay=False,
     ),
@@ -248,26 +251,33 @@ def _print_table(rows: list[tuple[_Record, Classification]]) -> None:
     console.print(table)
 
 
+def _label(record: _Record, where: str) -> Label:
+    relevant = record.data.get("relevant")
+    if not isinstance(relevant, bool):
+        raise UserError(f"{where}: needs a 'relevant' label (true or false)")
+    topics = record.data.get("topics", [])
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise UserError(f"{where}: 'topics' must be a list of topic names")
+    unknown = [t for t in topics if t not in TOPICS]
+    if unknown:
+        raise UserError(f"{where}: unknown topic {unknown[0]!r}")
+    hard = record.data.get("hard_negative", False)
+    if not isinstance(hard, bool):
+        raise UserError(f"{where}: 'hard_negative' must be true or false")
+    name = f"line {record.line}: {record.title or record.url or '(untitled)'}"
+    return Label(relevant, tuple(topics), hard, name)
+
+
 def _evaluate(path: Path, rules: Rules, json_output: bool) -> None:
-    pairs: list[tuple[Classification, bool, list[str]]] = []
+    items: list[tuple[Classification, Label]] = []
     for record in _records(path):
-        where = f"line {record.line} of {path}"
-        relevant = record.data.get("relevant")
-        if not isinstance(relevant, bool):
-            raise UserError(f"{where}: needs a 'relevant' label (true or false)")
-        topics = record.data.get("topics", [])
-        if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
-            raise UserError(f"{where}: 'topics' must be a list of topic names")
-        unknown = [t for t in topics if t not in TOPICS]
-        if unknown:
-            raise UserError(f"{where}: unknown topic {unknown[0]!r}")
-        result = classify(record.title, record.standfirst, record.body, rules)
-        pairs.append((result, relevant, topics))
-    if not pairs:
+        label = _label(record, f"line {record.line} of {path}")
+        items.append((classify(record.title, record.standfirst, record.body, rules), label))
+    if not items:
         raise UserError(f"{path}: no labelled articles")
-    report = evaluate(pairs)
+    report = evaluate_labels(items)
     if json_output:
-        typer.echo(json.dumps(report.to_dict()))
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         _print_evaluation(report, path)
 
@@ -291,3 +301,32 @@ def _print_evaluation(report: Evaluation, path: Path) -> None:
     table.add_section()
     row("topics (micro)", report.micro, "bold")
     console.print(table)
+    negatives = report.articles - report.relevance.support
+    console.print(
+        f"not relevant flagged: {report.relevance.fp} of {negatives}; "
+        f"hard negatives flagged: {report.hard_negatives_flagged} of {report.hard_negatives}"
+    )
+    if report.mistakes:
+        typer.echo(f"\n{len(report.mistakes)} wrong decisions:")
+    for mistake in report.mistakes:
+        typer.echo("\n".join(_mistake_lines(mistake)))
+
+
+def _mistake_lines(mistake: Mistake, evidence: int = 6) -> list[str]:
+    verdict = mistake.verdict
+    hard = " (hard negative)" if mistake.hard_negative else ""
+    lines = [f"{mistake.confusion}{hard}: {mistake.name}"]
+    if mistake.missed or mistake.extra:
+        missed = ", ".join(mistake.missed) or "-"
+        extra = ", ".join(mistake.extra) or "-"
+        lines.append(f"  topics missed: {missed}; extra: {extra}")
+    if verdict.measures is not None:
+        lines.append(f"  score {verdict.score:g}; {verdict.measures.describe()}")
+    for ev in verdict.evidence[:evidence]:
+        paragraphs = f", {ev.paragraphs} paragraphs" if ev.field == "body" else ""
+        lines.append(
+            f'  {ev.topic}: "{ev.term}" ×{ev.count} in {ev.where}{paragraphs}: {ev.weight:g}'
+        )
+    if len(verdict.evidence) > evidence:
+        lines.append(f"  … and {len(verdict.evidence) - evidence} more")
+    return lines

@@ -117,7 +117,42 @@ def test_evaluate_json_reports_the_same_figures_as_the_library(cli: typer.Typer)
     want = evaluate(
         (classify(r["title"], r["standfirst"], r["body"]), r["relevant"], r["topics"]) for r in rows
     )
-    assert json.loads(result.stdout) == json.loads(json.dumps(want.to_dict()))
+    got = json.loads(result.stdout)
+    for key in ("articles", "relevance", "topics", "micro"):
+        assert got[key] == json.loads(json.dumps(want.to_dict()[key]))
+    assert len(got["mistakes"]) == len(want.mistakes)
+    assert got["mistakes"][0]["name"] == f"line 1: {rows[0]['title']}"
+
+
+def test_evaluate_counts_hard_negatives_and_explains_each_wrong_decision(
+    cli: typer.Typer, tmp_path: Path
+) -> None:
+    passing = {
+        "title": "Harbour bath reopens",
+        "standfirst": "Swimmers are back",
+        "body": ["The bath opened.", "It was busy.", "Lifeguards watched.", "Asylum seekers swam."],
+        "relevant": True,
+        "topics": ["asylum"],
+    }
+    flagged = {**DEPORTATION, "relevant": False, "topics": [], "hard_negative": True}
+    labelled = jsonl(tmp_path, passing, flagged, {**HARBOUR, "relevant": False, "topics": []})
+    result = run(cli, "--evaluate", str(labelled))
+    assert result.exit_code == 0, result.output
+    assert "hard negatives flagged: 1 of 1" in result.stdout
+    assert "2 wrong decisions:" in result.stdout
+    assert "false negative: line 1: Harbour bath reopens" in result.stdout
+    assert "topics missed: asylum; extra: -" in result.stdout
+    assert "focus passing, headline 0, lead 0, rest 3, 1/4 paragraphs" in result.stdout
+    assert 'asylum: "asylum seekers" ×1 in rest, 1 paragraphs: 3' in result.stdout
+    assert "false positive (hard negative): line 2: Deportation flight leaves" in result.stdout
+
+
+def test_evaluate_rejects_a_hard_negative_label_that_is_not_a_boolean(
+    cli: typer.Typer, tmp_path: Path
+) -> None:
+    bad = jsonl(tmp_path, {**HARBOUR, "relevant": False, "topics": [], "hard_negative": "yes"})
+    result = run(cli, "--evaluate", str(bad))
+    assert user_error(result).endswith("'hard_negative' must be true or false")
 
 
 def test_evaluate_table_shows_relevance_every_topic_and_micro(cli: typer.Typer) -> None:

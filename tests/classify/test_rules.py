@@ -88,6 +88,15 @@ def test_replacing_keeps_only_the_users_terms(tmp_path: Path) -> None:
         ("[furniture]\ndrop = ['(']\n", "furniture.drop[0]: bad regular expression"),
         ("[stopwords]\nwords = []\n", "unknown section 'stopwords'"),
         ("version = 2\n", "unsupported rules version 2"),
+        ("[structure]\nroundup_titles = ['(']\n", "structure.roundup_titles[0]: bad regular"),
+        ("[scoring]\npassing_coverage = '0.3'\n", "scoring.passing_coverage: expected a number"),
+        ("[scoring]\nheadline_minimum = true\n", "headline_minimum: expected a number, got True"),
+        ("[topics.refugees.weak]\n'x(' = 1\n", 'topics.refugees.weak."x(": term looks like'),
+        ("[negative]\nmask = ['**']\n", "negative.mask[0]: empty term"),
+        ("[[topics.asylum.patterns]]\nweight = 2\n", "topics.asylum.patterns[0].regex: missing"),
+        ("[[topics.asylum.patterns]]\nregex = 'x'\nscore = 1\n", "patterns[0].score: unknown key"),
+        ("[furniture]\nkeep = []\n", "furniture.keep: unknown setting"),
+        ("[topics.asylum]\ndefinition = 3\n", "topics.asylum.definition: expected a string"),
     ],
 )
 def test_a_bad_rules_file_is_one_line_naming_file_and_problem(
