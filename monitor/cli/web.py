@@ -49,6 +49,7 @@ def web_command(
         f"web view on http://{shown}:{s.web_port}/ — {access}; database read-only"
         + (f"; search index: {added} new version(s)" if added else ""),
         highlight=False,
+        soft_wrap=True,
     )
     uvicorn.run(
         create_app(s, web),

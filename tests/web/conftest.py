@@ -74,9 +74,18 @@ def _fetch(ctx: Context, url: str, got: Page | None, at: datetime, status: int =
     return record(ctx, claim, result, got, at).outcome
 
 
+def context(settings: Settings) -> Context:
+    engine = engine_for(settings.effective_database_url)
+    return Context(settings, engine, Fetcher(settings), load_targets(settings), load_rules(), "w")
+
+
+def record_page(settings: Settings, url: str, got: Page, at: datetime) -> str:
+    """Record one more fetch of ``url`` through the real write path (as the daemon would)."""
+    return _fetch(context(settings), url, got, at)
+
+
 def fill(url: str, data_dir: Path) -> Filled:
     upgrade(url)
-    engine = engine_for(url)
     settings = load_settings(
         site_url=SITE,
         data_dir=data_dir,
@@ -85,7 +94,8 @@ def fill(url: str, data_dir: Path) -> Filled:
         recheck_schedule="*:1s",
         delete_confirm_after="1s",
     )
-    ctx = Context(settings, engine, Fetcher(settings), load_targets(settings), load_rules(), "w")
+    ctx = context(settings)
+    engine = ctx.engine
     original = page(
         "articles/2023-05-22-number-of-rejected-asylum-seekers-earmarked-for-deportation-.html",
         REJECTED,
@@ -115,7 +125,6 @@ def fill(url: str, data_dir: Path) -> Filled:
         assert got_outcome == outcome, (story, hours, got_outcome)
     with session(engine) as db:
         ids = {a.url: a.id for a in db.exec(select(Article).order_by(col(Article.id)))}
-    engine.dispose()
     return Filled(url, settings, ids[REJECTED] or 0, ids[REPATRIATIONS] or 0, ids[HOSTILE] or 0)
 
 
