@@ -48,8 +48,11 @@ class FeedEntry:
     to_seq: int | None
 
 
+_OLD, _NEW = aliased(Version), aliased(Version)  # once: keeps the statement cache warm
+
+
 def feed_entries(db: Session, topic: str | None, size: int = FEED_SIZE) -> list[FeedEntry]:
-    old, new = aliased(Version), aliased(Version)
+    old, new = _OLD, _NEW
     query = (
         columns(
             *as_columns(

@@ -7,7 +7,7 @@ versions being compared), so a page costs a few indexed queries whatever the dat
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -79,8 +79,12 @@ def _details(diff: dict[str, Any]) -> tuple[str, ...]:
     return tuple(str(c.get("detail", "")) for c in diff.get("changes") or () if c.get("detail"))
 
 
+# Made once: fresh aliases per query would defeat SQLAlchemy's compiled-statement cache.
+_NEW, _OLD, _CURRENT = aliased(Version), aliased(Version), aliased(Version)
+
+
 def _change_query(flt: ChangeFilter) -> Any:
-    new, old, current = aliased(Version), aliased(Version), aliased(Version)
+    new, old, current = _NEW, _OLD, _CURRENT
     query = (
         columns(
             *as_columns(
@@ -120,36 +124,39 @@ def _change_query(flt: ChangeFilter) -> Any:
     return query.order_by(col(Change.created_at).desc(), col(Change.id).desc())
 
 
-def _row(values: Sequence[Any]) -> ChangeRow:
-    (cid, aid, at, kind, kinds, sig, held, diff, url, topics, title, current, frm, to) = values
-    return ChangeRow(
-        id=cid,
-        article_id=aid,
-        created_at=at,
-        kind=kind,
-        kinds=tuple(kinds or (kind,)),
-        significance=Significance(sig),
-        held=held,
-        details=_details(diff or {}),
-        title=title or current or url,
-        url=url,
-        topics=tuple(topics or ()),
-        from_seq=frm,
-        to_seq=to,
-    )
-
-
-def _with_alerts(db: Session, rows: list[ChangeRow]) -> list[ChangeRow]:
-    ids = [r.id for r in rows]
-    if not ids:
-        return rows
+def _rows(db: Session, found: Sequence[Sequence[Any]]) -> list[ChangeRow]:
+    """Change rows with the (non-operator) alerts each caused."""
     caused: dict[int, list[str]] = {}
-    for change_id, kind in db.exec(
-        select(Alert.change_id, Alert.kind).where(col(Alert.change_id).in_(ids))
-    ):
-        if change_id is not None and not is_ops_kind(kind):
-            caused.setdefault(change_id, []).append(kind)
-    return [replace(r, alerts=tuple(caused[r.id])) if r.id in caused else r for r in rows]
+    ids = [values[0] for values in found]
+    if ids:
+        query = columns(*as_columns(Alert.change_id, Alert.kind)).where(
+            col(Alert.change_id).in_(ids)
+        )
+        for change_id, kind in db.execute(query):
+            if change_id is not None and not is_ops_kind(kind):
+                caused.setdefault(change_id, []).append(kind)
+    rows = []
+    for values in found:
+        (cid, aid, at, kind, kinds, sig, held, diff, url, topics, title, current, frm, to) = values
+        rows.append(
+            ChangeRow(
+                id=cid,
+                article_id=aid,
+                created_at=at,
+                kind=kind,
+                kinds=tuple(kinds or (kind,)),
+                significance=Significance(sig),
+                held=held,
+                details=_details(diff or {}),
+                title=title or current or url,
+                url=url,
+                topics=tuple(topics or ()),
+                from_seq=frm,
+                to_seq=to,
+                alerts=tuple(caused.get(cid, ())),
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,20 +168,20 @@ class ChangePage:
 def list_changes(db: Session, flt: ChangeFilter, size: int = PAGE_SIZE) -> ChangePage:
     """One page of changes, newest first, with the alerts they caused."""
     query = _change_query(flt).offset((flt.page - 1) * size).limit(size + 1)
-    rows = [_row(r) for r in db.execute(query)]
-    return ChangePage(_with_alerts(db, rows[:size]), len(rows) > size)
+    found = list(db.execute(query))
+    return ChangePage(_rows(db, found[:size]), len(found) > size)
 
 
 def iter_changes(db: Session, flt: ChangeFilter, limit: int) -> Iterator[ChangeRow]:
     """Every change the filter selects (at most ``limit``), newest first, for exports."""
     query = _change_query(flt).limit(limit)
-    batch: list[ChangeRow] = []
+    batch: list[Any] = []
     for values in db.execute(query.execution_options(yield_per=500)):
-        batch.append(_row(values))
+        batch.append(values)
         if len(batch) == 500:
-            yield from _with_alerts(db, batch)
+            yield from _rows(db, batch)
             batch = []
-    yield from _with_alerts(db, batch)
+    yield from _rows(db, batch)
 
 
 # One article --------------------------------------------------------------------------------
