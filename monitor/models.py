@@ -101,7 +101,7 @@ class Alert(SQLModel, table=True):
     kind: str
     topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    created_at: datetime
+    created_at: datetime = Field(index=True)  # the web view's Atom feeds: newest first
 
 
 class DeliveryStatus:

@@ -5,7 +5,8 @@ Revises: 0001
 Create Date: 2026-12-06 19:30:00
 
 The web view lists changes newest first and filters them by date (``ix_change_created_at``),
-looks up the alerts a change caused (``ix_alert_change_id``) and, on PostgreSQL, searches every
+looks up the alerts a change caused (``ix_alert_change_id``), lists alerts newest first for
+the Atom feeds (``ix_alert_created_at``) and, on PostgreSQL, searches every
 version through a GIN index on the same expression ``monitor.web.search`` queries. SQLite's
 full-text index is a side file of the web process (FTS5), not part of this schema.
 """
@@ -33,6 +34,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_change_created_at"), ["created_at"], unique=False)
     with op.batch_alter_table("alert", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_alert_change_id"), ["change_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_alert_created_at"), ["created_at"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"CREATE INDEX ix_version_search ON version USING gin ({PG_DOCUMENT})")
 
@@ -42,6 +44,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_version_search")
     with op.batch_alter_table("alert", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_alert_created_at"))
         batch_op.drop_index(batch_op.f("ix_alert_change_id"))
     with op.batch_alter_table("change", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_change_created_at"))
