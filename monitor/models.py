@@ -90,7 +90,7 @@ class Change(SQLModel, table=True):
     significance: int = 0
     diff: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # Diff.to_dict()
     held: bool = False  # a reversion held back by the flip-flop guard
-    created_at: datetime
+    created_at: datetime = Field(index=True)  # the web view lists changes newest first
 
 
 class Alert(SQLModel, table=True):
@@ -99,11 +99,11 @@ class Alert(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(unique=True)  # one story, one alert
     article_id: int | None = Field(default=None, foreign_key="article.id", index=True)
-    change_id: int | None = Field(default=None, foreign_key="change.id")
+    change_id: int | None = Field(default=None, foreign_key="change.id", index=True)
     kind: str
     topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    created_at: datetime
+    created_at: datetime = Field(index=True)  # the web view's Atom feeds: newest first
 
 
 class DeliveryStatus:

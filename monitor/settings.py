@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     health_port: int = Field(0, ge=0, le=65535, description="/healthz and /metrics; 0 = off.")
     health_host: str = Field("127.0.0.1", description="Address the health endpoint binds.")
+    web_host: str = Field("127.0.0.1", description="Address the web view binds.")
+    web_port: int = Field(8080, ge=1, le=65535, description="Port of the web view.")
+    web_token: str = Field("", description="Token the web view asks for; needed off loopback.")
     classifier_rules: Path | None = Field(None, description="Extra or replacement rules TOML.")
     classifier_rules_mode: Literal["extend", "replace"] = "extend"
 
@@ -230,6 +233,14 @@ class Settings(BaseSettings):
         for path in value.split():
             if not path.startswith("/"):
                 raise ValueError(f"feed {path!r} must be a path on the site starting with /")
+        return value
+
+    @field_validator("web_token")
+    @classmethod
+    def _web_token(cls, value: str) -> str:
+        value = value.strip()
+        if value and (len(value) < 16 or any(ch.isspace() for ch in value)):
+            raise ValueError("give at least 16 characters without spaces (openssl rand -hex 24)")
         return value
 
     @model_validator(mode="after")

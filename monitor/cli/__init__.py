@@ -58,7 +58,7 @@ def _global(
 
 def _register() -> None:
     """Each command lives in its own module; the order here is the order in ``--help``."""
-    from monitor.cli import alerts, articles, backfill, classify, db, extract, run
+    from monitor.cli import alerts, articles, backfill, classify, db, extract, run, web
 
     app.command("run")(run.run_command)
     app.command("status")(run.status_command)
@@ -70,6 +70,7 @@ def _register() -> None:
     app.command("classify")(classify.classify_command)
     app.add_typer(alerts.alerts_app, name="alerts")
     app.add_typer(db.db_app, name="db")
+    app.command("web")(web.web_command)
 
 
 _register()

@@ -28,7 +28,7 @@ from tests.deploy.deployfiles import (
     settings_with,
 )
 
-APP_SERVICES = ("migrate", "worker")
+APP_SERVICES = ("migrate", "worker", "web")
 PASSWORD = "0123456789abcdef0123456789abcdef"
 
 
@@ -58,11 +58,11 @@ def seconds(duration: str) -> float:
     return int(match[1]) * (60 if match[2] == "m" else 1)
 
 
-def test_services_are_postgres_a_one_shot_migration_and_the_worker(
+def test_services_are_postgres_a_one_shot_migration_the_worker_and_the_web_view(
     compose: dict[str, Any], services: dict[str, Any]
 ) -> None:
     assert compose["name"] == "cphpost-monitor"
-    assert set(services) == {"postgres", "migrate", "worker"}
+    assert set(services) == {"postgres", "migrate", "worker", "web"}
 
 
 @pytest.mark.parametrize("service", APP_SERVICES)
@@ -101,6 +101,7 @@ def test_worker_runs_the_daemon_after_the_migration_completed(services: dict[str
 def test_worker_scales_without_name_or_host_port_clashes(services: dict[str, Any]) -> None:
     for name, spec in services.items():
         assert "container_name" not in spec, name
+        assert "ports" not in spec or name == "web", name
     worker = services["worker"]
     assert "ports" not in worker
     assert "network_mode" not in worker
@@ -190,3 +191,43 @@ def test_the_env_file_with_secrets_is_never_committed() -> None:
     ignore = (DEPLOY / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert ".env" in ignore
     assert not Path(DEPLOY / ".env.example").match(".env")
+
+
+def test_web_serves_the_read_only_view_only_when_its_profile_is_asked_for(
+    services: dict[str, Any],
+) -> None:
+    web = services["web"]
+    assert web["command"] == ["web"]
+    assert web["profiles"] == ["web"]
+    assert web["restart"] == "unless-stopped"
+    assert web["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "migrate": {"condition": "service_completed_successfully"},
+    }
+
+
+def test_web_binds_all_interfaces_in_the_container_so_it_needs_the_token_from_the_env_file(
+    services: dict[str, Any],
+) -> None:
+    from monitor.web.security import bind_problem
+
+    environment = services["web"]["environment"]
+    assert environment["CPHMON_WEB_HOST"] == "0.0.0.0"
+    assert "CPHMON_WEB_TOKEN" not in environment  # a secret: only in deploy/.env
+    assert bind_problem(environment["CPHMON_WEB_HOST"], "") is not None
+    documented = {e.name for e in env_entries(ENV_EXAMPLE)}
+    assert "CPHMON_WEB_TOKEN" in documented
+
+
+def test_web_is_published_on_the_hosts_loopback_only(services: dict[str, Any]) -> None:
+    web = services["web"]
+    port = web["environment"]["CPHMON_WEB_PORT"]
+    assert web["ports"] == [f"127.0.0.1:{port}:{port}"]
+
+
+def test_web_health_is_probed_on_its_own_healthz(services: dict[str, Any]) -> None:
+    test = services["web"]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"]
+    port = services["web"]["environment"]["CPHMON_WEB_PORT"]
+    assert f"http://127.0.0.1:{port}/healthz" in test[3]
+    compile(test[3], "healthcheck", "exec")
