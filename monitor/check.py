@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, insert, text, update
 from sqlmodel import Session, col, select
 
-from monitor import schedule
+from monitor import schedule, templates
 from monitor.alerts.outbox import enqueue
 from monitor.alerts.render import build_payload
 from monitor.alerts.targets import Target
@@ -33,6 +33,7 @@ from monitor.store import Claim, add_alias, find_article, lock_claimed, utcnow, 
 from scrapers.article import Article as Page
 from scrapers.article import ExtractionFailure, fingerprint
 from scrapers.cphpost import canonicalize, extract
+from scrapers.template import Template
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +95,24 @@ async def fetch_and_prepare(
         page = await ctx.offload(claim, result)
     elif result.ok:
         site = ctx.settings.site_url
-        page, fp, verdict = prepare(result, site, ctx.rules, claim.fingerprint)
+        learned = templates.active(ctx.engine)  # issue 21: a learned page template, if any
+        page, fp, verdict = prepare(result, site, ctx.rules, claim.fingerprint, learned)
         remember(ctx, fp, verdict)
+    if result.ok and page is not None:  # issue 21: learn from a page without a body container
+        page = templates.observe(ctx, claim, result, page)
     return result, page
 
 
 Prepared = tuple[Page | ExtractionFailure, str | None, Classification | None]
 
 
-def prepare(result: FetchResult, site: str, rules: Rules, known: str | None) -> Prepared:
+def prepare(
+    result: FetchResult,
+    site: str,
+    rules: Rules,
+    known: str | None,
+    template: Template | None = None,  # issue 21: a learned page template (monitor/templates)
+) -> Prepared:
     """The pure part of a check: the page extracted from a 200 (refused when garbled), its
     fingerprint, and its classification unless the fingerprint is ``known`` (the current
     version's: unchanged pages skip it).
@@ -110,7 +120,7 @@ def prepare(result: FetchResult, site: str, rules: Rules, known: str | None) -> 
     It runs before the write transaction opens (classifying is the slowest step), so no writer
     holds the database lock meanwhile; the backfill runs it in a worker process.
     """
-    page = extract(result.body, result.final_url, site, result.encoding)
+    page = extract(result.body, result.final_url, site, result.encoding, template=template)
     page = refuse_garbled(page, result.body)
     if not isinstance(page, Page):
         return page, None, None

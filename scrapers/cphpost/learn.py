@@ -234,6 +234,15 @@ def stored_from_json_ld(page: bytes | str) -> Stored | None:
     return Stored(paragraphs, related) if paragraphs else None
 
 
+def has_theme_body(page: bytes | str) -> bool:
+    """Whether the page has one of the theme's own body containers (the original template)."""
+    data = page.encode("utf-8", errors="replace") if isinstance(page, str) else page
+    if b"entry-content" not in data and b"articleBody" not in data:
+        return False  # most pages under a learned template: no parse needed
+    tree = _parse(data)
+    return tree is not None and body_container(tree) is not None
+
+
 # --- helpers ------------------------------------------------------------------------------
 
 
