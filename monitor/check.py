@@ -98,8 +98,7 @@ async def fetch_and_prepare(
         learned = templates.active(ctx.engine)  # issue 21: a learned page template, if any
         page, fp, verdict = prepare(result, site, ctx.rules, claim.fingerprint, learned)
         remember(ctx, fp, verdict)
-    if result.ok and page is not None:  # issue 21: learn from a page without a body container
-        page = templates.observe(ctx, claim, result, page)
+    page = templates.observe(ctx, claim, result, page)  # issue 21: pages without a body container
     return result, page
 
 

@@ -92,7 +92,15 @@ class _Learner:
 
 
 _LEARNERS: dict[str, _Learner] = {}
-_CACHE: dict[str, tuple[float, ActiveTemplate | None]] = {}
+_CACHE: dict[str, tuple[float, _View]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """What the hot path needs to know, read at most every :data:`CACHE_SECONDS`."""
+
+    active: ActiveTemplate | None
+    unlearned: bool  # a "nothing could be learned" alert went out; no recovery yet
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -113,33 +121,41 @@ def load_active(engine: Engine) -> ActiveTemplate | None:
 
 def active(engine: Engine) -> Template | None:
     """The template ``extract`` should fall back to, read at most every :data:`CACHE_SECONDS`."""
-    found = _active(engine)
+    found = _view(engine).active
     return found.template if found is not None else None
 
 
-def _active(engine: Engine) -> ActiveTemplate | None:
+def _view(engine: Engine) -> _View:
     key = str(engine.url)
     cached = _CACHE.get(key)
     now = time.monotonic()
     if cached is not None and cached[0] > now:
         return cached[1]
-    found = load_active(engine)
-    _CACHE[key] = (now + CACHE_SECONDS, found)
-    return found
+    with Session(engine) as db:
+        state = db.get(State, STATE_KEY)
+    view = _View(load_active(engine), bool(state and state.value.get("unlearned_alerted")))
+    _CACHE[key] = (now + CACHE_SECONDS, view)
+    return view
 
 
 # --- the hook -----------------------------------------------------------------------------
 
 
 def observe(
-    ctx: Context, claim: Claim, result: FetchResult, page: Page | ExtractionFailure
-) -> Page | ExtractionFailure:
-    """What the check should record for this page, having learned from it what it can.
+    ctx: Context, claim: Claim, result: FetchResult, page: Page | ExtractionFailure | None
+) -> Page | ExtractionFailure | None:
+    """What the check should record for this fetch, having learned from it what it can.
 
-    Called by ``check.fetch_and_prepare`` for every 200. Costs nothing while the theme's own
-    template works and no learned one is active.
+    Called by ``check.fetch_and_prepare`` for every fetch (``page`` is None unless it was a
+    200). Costs nothing while the theme's own template works and no learned one is active.
     """
-    current = _active(ctx.engine)
+    view = _view(ctx.engine)
+    current = view.active
+    if result.not_modified and view.unlearned and current is None:
+        # 304 to the validators of the last good version: a page of the theme's own template
+        _theme_seen(ctx, claim.url)
+    if page is None or not result.ok:
+        return page
     if isinstance(page, ExtractionFailure):
         if not page.reason.startswith(NO_BODY):
             return page
@@ -147,10 +163,12 @@ def observe(
             page = _extract(ctx, result, current.template)
         if isinstance(page, ExtractionFailure):
             return _learn_from(ctx, claim, result, page)
-    if current is None:
+    if current is None and not view.unlearned:
         return page
     if has_theme_body(result.body):
         _theme_seen(ctx, page.url)
+        return page
+    if current is None:
         return page
     if claim.fingerprint is None or fingerprint(page) == claim.fingerprint:
         return page
@@ -263,6 +281,7 @@ def _note_failure(ctx: Context, url: str) -> None:
             )
         row.value = value
         db.add(row)
+    _CACHE.pop(str(ctx.engine.url), None)
 
 
 def _activate(ctx: Context, template: Template, urls: Sequence[str]) -> None:
@@ -311,22 +330,27 @@ def _theme_seen(ctx: Context, url: str) -> None:
         seen = sorted({*value.get("theme_seen", []), url})
         value["theme_seen"] = seen
         current = db.exec(select(PageTemplate).where(col(PageTemplate.active))).all()
-        if len(seen) >= CONFIRMATIONS and current:
+        if len(seen) >= CONFIRMATIONS and (current or value.get("unlearned_alerted")):
             now = utcnow()
             for old in current:
                 old.active, old.retired_at = False, now
                 db.add(old)
+            retired = (
+                f"; the learned template ({', '.join(current[0].body)}) is retired"
+                if current
+                else ""
+            )
             _announce(
                 ctx,
                 db,
                 TemplateAlert.RECOVERED,
                 f"cphpost-monitor: {ctx.settings.site_url} is back on its own page template",
-                f"the theme's body container is back on {len(seen)} articles; the learned "
-                f"template ({', '.join(current[0].body)}) is retired",
-                f"{TemplateAlert.RECOVERED}:{current[0].id}",
+                f"the theme's body container is back on {len(seen)} articles{retired}",
+                f"{TemplateAlert.RECOVERED}:"
+                + (str(current[0].id) if current else str(value.get("incident"))),
             )
             value = {}
-            log.warning("page template: the theme's own is back, learned template retired")
+            log.warning("page template: the theme's own is back%s", retired)
         row.value = value
         db.add(row)
     _CACHE.pop(str(ctx.engine.url), None)

@@ -210,7 +210,7 @@ def test_edits_and_a_new_article_under_the_learned_template_alert_once_each(
     assert outcomes(rounds.run()) == {"unchanged": 34}
 
 
-def test_an_unlearnable_redesign_says_so_once(
+def test_an_unlearnable_redesign_says_so_once_and_its_end_once(
     ctx: Context, replay_site: ReplaySite, loop: asyncio.AbstractEventLoop
 ) -> None:
     rounds = Rounds(ctx, replay_site, loop)
@@ -223,3 +223,7 @@ def test_an_unlearnable_redesign_says_so_once(
     assert alert.kind == TemplateAlert.UNLEARNED
     assert "nothing could be learned" in alert.payload["title"]
     assert load_active(ctx.engine) is None
+    replay_site.redesign(None)
+    assert outcomes(rounds.run()) == {"unchanged": 33}
+    assert outcomes(rounds.run()) == {"unchanged": 33}
+    assert [a.kind for a in ops(ctx.engine)] == [TemplateAlert.UNLEARNED, TemplateAlert.RECOVERED]
