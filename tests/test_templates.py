@@ -1,13 +1,14 @@
 """Through a redesign with the real check path (``monitor.check.check``) against the replay site.
 
-In-process and on SQLite: every recorded article is stored, the site switches theme, and the
-monitor learns the new template from its own versions, refines it, alerts once, and retires it
-when the theme comes back. tests/e2e/test_redesign.py runs the same story with the daemon.
+In-process, on SQLite and PostgreSQL: every recorded article is stored, the site switches
+theme, and the monitor learns the new template from its own versions, refines it, alerts once,
+and retires it when the theme comes back. tests/e2e/test_redesign.py runs it with the daemon.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,7 @@ from monitor.status import THEME_TEMPLATE, read_status
 from monitor.store import add_candidates, claim_due
 from monitor.templates import TemplateAlert, load_active
 from scrapers.article import Candidate
-from tests.dbs import sqlite_url
+from tests.dbs import pg_schema_url, sqlite_url
 from tests.support.replay import ReplaySite
 
 REDESIGN = Path(__file__).parent / "fixtures" / "cphpost" / "redesign" / "make_redesign.py"
@@ -44,13 +45,19 @@ def variants() -> ModuleType:
     return module
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = sqlite_url(tmp_path)
-    upgrade(url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """SQLite always; PostgreSQL too where one is reachable (the state row is locked there)."""
+    with contextlib.ExitStack() as stack:
+        url = (
+            sqlite_url(tmp_path)
+            if request.param == "sqlite"
+            else stack.enter_context(pg_schema_url())
+        )
+        upgrade(url)
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture

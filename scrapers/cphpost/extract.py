@@ -61,7 +61,7 @@ ARTICLE_TYPES = frozenset(
 )
 MIN_WORD_RATIO = 0.8
 # Signals that count wherever they are: a page holding one after its article is parsed whole.
-_TAIL_SIGNALS = (b"ld+json", b"<meta", b'rel="canonical"', b'rel="shortlink"')
+_TAIL_SIGNALS = (b"ld+json", b"<meta", b"<link")  # <link: canonical, shortlink
 _LD_SCRIPT = 'script[type="application/ld+json"]'
 _META = "meta[content]"
 NO_BODY = "no article body"  # how every failure for a missing body container begins
@@ -122,8 +122,8 @@ def _through_first_article(data: bytes) -> bytes | None:
     extraction. Nothing there belongs to the article: the markup fallbacks (byline, ``<h1>``,
     ``<time>``, tag links) are the article's own, and a teaser's author or date must never stand
     in for them. So the part is cut after the first ``</article>`` when it closes the only
-    ``<article>`` opened so far and the rest holds no JSON-LD, meta tag or canonical/shortlink
-    link (which count wherever they are). Parsing is streaming: the part's tree is the whole
+    ``<article>`` opened so far and the rest holds no JSON-LD, meta or link tag (a canonical or
+    shortlink counts wherever it is). Parsing is streaming: the part's tree is the whole
     page's tree up to the cut.
     """
     end = data.find(b"</article>")
