@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Table, insert, text, update
 from sqlmodel import Session, col, select
 
-from monitor import schedule
+from monitor import schedule, templates
 from monitor.alerts.outbox import enqueue
 from monitor.alerts.render import build_payload
 from monitor.classify import Classification, Rules, classify
@@ -44,6 +44,7 @@ from monitor.store import (
 from scrapers.article import Article as Page
 from scrapers.article import ExtractionFailure, fingerprint
 from scrapers.cphpost import canonicalize, extract
+from scrapers.template import Template
 
 log = logging.getLogger(__name__)
 
@@ -151,21 +152,33 @@ async def fetch_and_prepare(
     ``preparer`` (given the result and the current version's fingerprint; the backfill's
     runs it in a worker process)."""
     result = await ctx.fetcher.get(claim.url, etag=claim.etag, last_modified=claim.last_modified)
-    if not result.ok:
-        return result, None
-    if preparer is not None:
-        return result, await preparer(result, claim.fingerprint)
-    return result, prepare(result, ctx.settings.site_url, ctx.rules, claim.fingerprint)
+    prepared: Prepared | None = None
+    if result.ok and preparer is not None:
+        prepared = await preparer(result, claim.fingerprint)
+    elif result.ok:
+        learned = templates.active(ctx.engine)  # issue 21: a learned page template, if any
+        prepared = prepare(result, ctx.settings.site_url, ctx.rules, claim.fingerprint, learned)
+    # issue 21: pages without a body container teach (or are read by) a learned template
+    page = templates.observe(ctx, claim, result, prepared.page if prepared else None)
+    if prepared is not None and page is not None and page is not prepared.page:
+        prepared = Prepared(page)  # read again under a template: record() classifies it
+    return result, prepared
 
 
-def prepare(result: FetchResult, site: str, rules: Rules, known: str | None) -> Prepared:
+def prepare(
+    result: FetchResult,
+    site: str,
+    rules: Rules,
+    known: str | None,
+    template: Template | None = None,  # issue 21: a learned page template (monitor/templates)
+) -> Prepared:
     """Extract the page of a 200 (refused when garbled), fingerprint it, and classify it
     unless the fingerprint is ``known`` (the current version's).
 
     It runs before the write transaction opens (classifying is the slowest step), so no writer
     holds the database lock meanwhile; it is pure, so it may run in another process.
     """
-    page = extract(result.body, result.final_url, site, result.encoding)
+    page = extract(result.body, result.final_url, site, result.encoding, template=template)
     page = refuse_garbled(page, result.body)
     if not isinstance(page, Page):
         return Prepared(page)

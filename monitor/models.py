@@ -191,3 +191,21 @@ class State(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class PageTemplate(SQLModel, table=True):
+    """Where the article body is after a site redesign, learned from stored articles.
+
+    At most one row is ``active``; none while the theme's own body containers work. Rows are
+    kept when retired, as the history of the site's redesigns (``monitor/templates.py``).
+    """
+
+    __tablename__ = "page_template"
+
+    id: int | None = Field(default=None, primary_key=True)
+    body: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    exclude: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    learned_at: datetime
+    articles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = Field(default=False, index=True)
+    retired_at: datetime | None = None

@@ -15,6 +15,9 @@ from monitor.health import SiteHealth, read_health
 from monitor.models import Article, Delivery, DeliveryStatus, FetchLog, Lease
 from monitor.settings import Settings
 from monitor.store import host_block, utcnow
+from monitor.templates import load_active
+
+THEME_TEMPLATE = "the theme's own"
 
 
 @dataclass(slots=True)
@@ -28,6 +31,7 @@ class Status:
     outbox_pending: int
     outbox_failed: int
     site_failing_cycles: int
+    template: str = THEME_TEMPLATE  # where the body is read from: the theme's, or a learned one
     recent_errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the site is doing now, not a fault
 
@@ -68,6 +72,7 @@ def read_status(engine: Engine, settings: Settings, now: datetime | None = None)
             .limit(5)
         ).all()
     health = read_health(engine)
+    learned = load_active(engine)
     problems: list[str] = []
     if last is None:
         problems.append("discovery has never run")
@@ -88,6 +93,7 @@ def read_status(engine: Engine, settings: Settings, now: datetime | None = None)
         outbox_pending=int(pending),
         outbox_failed=int(failed),
         site_failing_cycles=health.failed_cycles,
+        template=f"learned: {learned.describe()}" if learned is not None else THEME_TEMPLATE,
         recent_errors=[
             {"at": e.at.isoformat(timespec="seconds"), "url": e.url, "error": e.error}
             for e in errors

@@ -70,6 +70,7 @@ def status_command(
     table.add_row("articles tracked", f"{status.articles:,} ({status.relevant:,} relevant)")
     table.add_row("re-checks due now", f"{status.due:,}")
     table.add_row("outbox", f"{status.outbox_pending} pending, {status.outbox_failed} failed")
+    table.add_row("page template", status.template)
     console.print(table)
     if status.recent_errors:
         errors = Table("when", "url", "error", title="recent fetch errors")

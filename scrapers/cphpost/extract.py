@@ -15,10 +15,12 @@ like an edit and raise a false alert. The rules:
   is not provably after the articles (some ``<article>`` left unclosed, or none at all). A page
   cut in its footer still extracts; a page cut anywhere in or before the article fails. When
   JSON-LD gives ``wordCount``, a free article whose body has under 80 % of it fails too.
-- **Redesign.** Only the two body containers above are trusted. When neither exists, the page
-  fails ("no article body") even if paragraphs could be scraped from elsewhere: a guessed body
-  that picks up the age notice or a caption would change the fingerprint and alert on nothing.
-  Metadata falls back freely, because its fallbacks carry the same values.
+- **Redesign.** Only the two body containers above are trusted, and after them a
+  :class:`~scrapers.template.Template` the caller passes (one learned from the monitor's own
+  history by :mod:`scrapers.cphpost.learn`). When none of them matches, the page fails ("no
+  article body") even if paragraphs could be scraped from elsewhere: a guessed body that picks
+  up the age notice or a caption would change the fingerprint and alert on nothing. Metadata
+  falls back freely, because its fallbacks carry the same values.
 - **Not an article.** Empty responses, maintenance and error pages served with 200, a page
   without a title, an empty body, and a page whose URL is not an article URL all fail.
 """
@@ -43,6 +45,7 @@ from scrapers.cphpost.urls import (
     post_id_from_shortlink_href,
     section_of,
 )
+from scrapers.template import Template
 
 SITE_TZ = ZoneInfo("Europe/Copenhagen")  # what the site means by a date without an offset
 BODY_CONTAINERS = (".entry-content", '[itemprop="articleBody"]')
@@ -57,6 +60,11 @@ ARTICLE_TYPES = frozenset(
     {"NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle", "BlogPosting"}
 )
 MIN_WORD_RATIO = 0.8
+# Signals that count wherever they are: a page holding one after its article is parsed whole.
+_TAIL_SIGNALS = (b"ld+json", b"<meta", b"<link")  # <link: canonical, shortlink
+_LD_SCRIPT = 'script[type="application/ld+json"]'
+_META = "meta[content]"
+NO_BODY = "no article body"  # how every failure for a missing body container begins
 
 _READ_MORE = re.compile(r"^\s*(?:read more|also read|læs også)\s*:?\s*", re.I)
 _HTML_TAIL = re.compile(rb"</html\s*>(?:\s|<!--.*?-->)*", re.I | re.S)
@@ -72,11 +80,17 @@ _SOURCE_BREAK = re.compile(r"[ \t]*[\r\n][\s]*")
 
 
 def extract(
-    page: bytes | str, url: str, site: str = DEFAULT_SITE, encoding: str | None = None
+    page: bytes | str,
+    url: str,
+    site: str = DEFAULT_SITE,
+    encoding: str | None = None,
+    template: Template | None = None,
 ) -> Article | ExtractionFailure:
     """The article on ``page`` (fetched from ``url``), or why there is none.
 
     ``encoding`` is the charset of the HTTP Content-Type, when the response named one.
+    ``template``: where the body is when the theme's own containers are missing (a redesign);
+    the theme's containers win whenever they are there.
     """
     data = utf8_page(page, encoding)
     if not data or data.isspace():
@@ -84,27 +98,63 @@ def extract(
     truncated = truncation(data)
     if truncated:
         return ExtractionFailure(url, truncated)
-    tree = LexborHTMLParser(data)
-    signals = _Signals(tree)
+    head_part = _through_first_article(data)
+    tree = LexborHTMLParser(head_part or data)
     body = body_container(tree)
-    if body is None:
-        return ExtractionFailure(url, _diagnose_missing_body(tree, signals))
+    if body is None and head_part is not None:
+        tree = LexborHTMLParser(data)  # a learned template's body may be anywhere, and a
+        body = body_container(tree)  # failure is diagnosed on the whole page
+    signals = _Signals(tree)
+    bodies = [body] if body is not None else template_bodies(tree, template)
+    if not bodies:
+        return ExtractionFailure(url, _diagnose_missing_body(tree, signals, template))
     canonical = _canonical_url(tree, signals, url, site)
     if canonical is None:
         return ExtractionFailure(url, f"not an article URL on {site}: {url}")
-    return _build(tree, signals, body, canonical, url)
+    exclude = template.exclude if body is None and template is not None else ()
+    return _build(tree, signals, bodies, canonical, url, exclude)
+
+
+def _through_first_article(data: bytes) -> bytes | None:
+    """The page up to the end of its article, or None: then the whole page is parsed.
+
+    Half of a page is teasers, newsletter box and footer, and parsing them was a third of an
+    extraction. Nothing there belongs to the article: the markup fallbacks (byline, ``<h1>``,
+    ``<time>``, tag links) are the article's own, and a teaser's author or date must never stand
+    in for them. So the part is cut after the first ``</article>`` when it closes the only
+    ``<article>`` opened so far and the rest holds no JSON-LD, meta or link tag (a canonical or
+    shortlink counts wherever it is). Parsing is streaming: the part's tree is the whole
+    page's tree up to the cut.
+    """
+    end = data.find(b"</article>")
+    if end < 0 or data.find(b"<article", data.find(b"<article") + 8, end) >= 0:
+        return None
+    if any(data.find(signal, end) >= 0 for signal in _TAIL_SIGNALS):
+        return None
+    return data[: end + len(b"</article>")]
 
 
 def _build(
-    tree: LexborHTMLParser, signals: _Signals, body: LexborNode, canonical: str, url: str
+    tree: LexborHTMLParser,
+    signals: _Signals,
+    bodies: list[LexborNode],
+    canonical: str,
+    url: str,
+    exclude: tuple[str, ...] = (),
 ) -> Article | ExtractionFailure:
     """Assemble the article once the page is known to have a body; check it is plausible.
 
-    Failures name ``url``, the URL the caller gave, like every other failure.
+    Failures name ``url``, the URL the caller gave, like every other failure. ``exclude``: a
+    learned template's furniture selectors, stripped with the theme's.
     """
-    paywalled = _paywalled(tree, signals, body)
-    _strip_furniture(body, signals)
-    paragraphs, related = body_blocks(body)
+    paywalled = any(_paywalled(tree, signals, body) for body in bodies)
+    paragraphs: list[str] = []
+    related: list[str] = []
+    for body in bodies:
+        strip_furniture(body, [*exclude, *_ld_paywalled_selectors(signals)])
+        texts, links = body_blocks(body)
+        paragraphs += texts
+        related += links
     title = _title(tree, signals)
     if not title:
         return ExtractionFailure(url, "no title (JSON-LD headline, og:title or <h1>)")
@@ -138,8 +188,13 @@ class _Signals:
     __slots__ = ("ld", "meta")
 
     def __init__(self, tree: LexborHTMLParser) -> None:
-        self.ld: dict[str, Any] = _json_ld_article(tree) or {}
-        self.meta: dict[str, list[str]] = _meta_values(tree)
+        # One scan of <head> for both (each scan walks it whole); the page only when missing.
+        head = tree.head
+        found = head.css(f"{_LD_SCRIPT}, {_META}") if head is not None else []
+        scripts = [node for node in found if node.tag == "script"] or tree.css(_LD_SCRIPT)
+        metas = [node for node in found if node.tag == "meta"] or tree.css(_META)
+        self.ld: dict[str, Any] = _article_in(scripts) or {}
+        self.meta: dict[str, list[str]] = _meta_values(metas)
 
     def ld_text(self, key: str) -> str:
         value = self.ld.get(key)
@@ -154,9 +209,13 @@ class _Signals:
         return ""
 
 
-def _json_ld_article(tree: LexborHTMLParser) -> dict[str, Any] | None:
+def json_ld_article(tree: LexborHTMLParser) -> dict[str, Any] | None:
     """The first ``NewsArticle`` (or other Article type) in the page's JSON-LD blocks."""
-    for script in _head_first(tree, 'script[type="application/ld+json"]'):
+    return _article_in(_head_first(tree, _LD_SCRIPT))
+
+
+def _article_in(scripts: Iterable[LexborNode]) -> dict[str, Any] | None:
+    for script in scripts:
         try:
             data = json.loads(script.text())
         except ValueError:
@@ -186,10 +245,10 @@ def _ld_nodes(data: Any) -> Iterator[dict[str, Any]]:
         yield from _ld_nodes(data.get("@graph", []))
 
 
-def _meta_values(tree: LexborHTMLParser) -> dict[str, list[str]]:
+def _meta_values(nodes: Iterable[LexborNode]) -> dict[str, list[str]]:
     """``<meta property|name=... content=...>`` values by lower-case key, in page order."""
     values: dict[str, list[str]] = {}
-    for node in _head_first(tree, "meta[content]"):
+    for node in nodes:
         attrs = node.attributes
         key = attrs.get("property") or attrs.get("name")
         if key:
@@ -375,10 +434,34 @@ def body_container(tree: LexborHTMLParser) -> LexborNode | None:
     return None
 
 
-def _strip_furniture(body: LexborNode, signals: _Signals) -> None:
-    """Remove what sits inside the body but is not the article: ads, captions, paywall box."""
-    selectors = [FURNITURE, *_ld_paywalled_selectors(signals)]
-    for selector in selectors:
+def template_bodies(tree: LexborHTMLParser, template: Template | None) -> list[LexborNode]:
+    """The containers a learned template names, in page order, none inside another."""
+    if template is None or not template.body:
+        return []
+    try:
+        found = tree.css(", ".join(template.body))
+    except SelectolaxError:
+        return []  # a stored selector this lexbor cannot parse: as if it matched nothing
+    bodies: list[LexborNode] = []
+    for node in found:
+        if not any(_inside(node, outer) for outer in bodies):
+            bodies.append(node)
+    return bodies
+
+
+def _inside(node: LexborNode, outer: LexborNode) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.mem_id == outer.mem_id:
+            return True
+        parent = parent.parent
+    return False
+
+
+def strip_furniture(body: LexborNode, extra: Iterable[str] = ()) -> None:
+    """Remove what sits inside the body but is not the article: ads, captions, paywall box,
+    and whatever ``extra`` selectors name (a learned template's, JSON-LD's paywalled parts)."""
+    for selector in (FURNITURE, *extra):
         try:
             nodes = body.css(selector)
         except SelectolaxError:
@@ -400,33 +483,48 @@ def _ld_paywalled_selectors(signals: _Signals) -> Iterator[str]:
 
 
 def body_blocks(body: LexborNode) -> tuple[list[str], list[str]]:
-    """Paragraphs and subheads in order, and READ MORE link texts kept apart.
-
-    Only innermost blocks count (a ``<li>`` holding a ``<p>`` yields the ``<p>``), so nested
-    markup never repeats a sentence.
-    """
+    """Paragraphs and subheads in order, and READ MORE link texts kept apart."""
     paragraphs: list[str] = []
     related: list[str] = []
-    for node in body.css(BLOCKS):
-        # The HTML parser closes a <p> before any other block opens, so a <p> is always
-        # innermost; other blocks need the check (css() matches the node itself too).
-        if node.tag != "p" and len(node.css(BLOCKS)) > 1:
-            continue
-        text = block_text(node)
-        if not text:
-            continue
-        if _READ_MORE.match(text):
+    for node, text in text_blocks(body):
+        if is_read_more(text):
             related.extend(_read_more_titles(node, text))
         else:
             paragraphs.append(text)
     return paragraphs, related
 
 
+def text_blocks(root: LexborNode) -> Iterator[tuple[LexborNode, str]]:
+    """Every innermost block under ``root`` that has text, with its :func:`block_text`.
+
+    Only innermost blocks count (a ``<li>`` holding a ``<p>`` yields the ``<p>``), so nested
+    markup never repeats a sentence.
+    """
+    for node in root.css(BLOCKS):
+        # The HTML parser closes a <p> before any other block opens, so a <p> is always
+        # innermost; other blocks need the check (css() matches the node itself too).
+        if node.tag != "p" and len(node.css(BLOCKS)) > 1:
+            continue
+        text = block_text(node)
+        if text:
+            yield node, text
+
+
+def is_read_more(text: str) -> bool:
+    """A "READ MORE: <linked title>" line: related links, not body text."""
+    return _READ_MORE.match(text) is not None
+
+
+def without_read_more(text: str) -> str:
+    """The title of a READ MORE line: its text after the label."""
+    return _READ_MORE.sub("", text, count=1)
+
+
 def _read_more_titles(node: LexborNode, text: str) -> list[str]:
     """The linked titles of a READ MORE line, or its text after the label when unlinked."""
     titles = [block_text(a) for a in node.css("a")]
     titles = [t for t in titles if t]
-    return titles or [_READ_MORE.sub("", text, count=1)]
+    return titles or [without_read_more(text)]
 
 
 # --- plausibility -------------------------------------------------------------------------
@@ -463,15 +561,17 @@ def _short_of_word_count(signals: _Signals, paragraphs: list[str], paywalled: bo
     return ""
 
 
-def _diagnose_missing_body(tree: LexborHTMLParser, signals: _Signals) -> str:
+def _diagnose_missing_body(
+    tree: LexborHTMLParser, signals: _Signals, template: Template | None = None
+) -> str:
     """A specific reason for a page without an article body.
 
     A page that still declares an article (JSON-LD, ``og:type``) is a redesign whatever its
     title says; only pages that declare none are tested for maintenance and error wording.
     """
     if signals.ld or signals.meta_text("og:type") == "article":
-        containers = ", ".join(BODY_CONTAINERS)
-        return f"no article body: none of {containers} found (template redesign?)"
+        containers = ", ".join((*BODY_CONTAINERS, *(template.body if template else ())))
+        return f"{NO_BODY}: none of {containers} found (template redesign?)"
     title = _node_text(tree.css_first("title"))
     heading = _node_text(tree.css_first("h1"))
     visible = f"{title} {heading}"

@@ -416,3 +416,14 @@ def test_a_cut_anywhere_in_a_premium_page_never_leaks_the_paywall(cut: int) -> N
 @given(st.one_of(st.binary(max_size=3000), st.text(max_size=3000)))
 def test_extract_never_raises_on_arbitrary_input(data: bytes | str) -> None:
     assert isinstance(extract(data, FREE["url"]), Article | ExtractionFailure)
+
+
+def test_json_ld_after_the_article_is_still_read() -> None:
+    """Only the page through its article is parsed, unless signals sit after it (a footer)."""
+    data = page(FREE_STEM).decode()
+    ld = re.search(r'<script type="application/ld\+json".*?</script>\n', data, re.S)
+    assert ld is not None
+    moved = data.replace(ld.group(0), "").replace("</body>", ld.group(0) + "</body>")
+    moved = re.sub(r"<meta (?:property|name)=[^>]*>\n", "", moved)
+    moved = moved.replace(f'"headline": "{FREE["title"]}"', '"headline": "Only JSON-LD says so"')
+    assert article_of(moved, FREE["url"]).title == "Only JSON-LD says so"

@@ -273,6 +273,8 @@ class ReplaySite:
     stored as recorded (links to ``https://cphpost.dk``) and rewritten when served.
     """
 
+    _redesign: Callable[[str], str] | None = None  # see redesign()
+
     def __init__(
         self,
         fixtures_dir: Path | str = FIXTURES_DIR,
@@ -446,7 +448,7 @@ class ReplaySite:
         """The body a plain GET of ``path`` gets now (rewritten; faults and flip-flops aside)."""
         with self._lock:
             res = self._lookup(_key(path))
-        return self._rewrite(res.body) if res else b""
+        return self._rewrite(self._redesigned(res)) if res else b""
 
     # Editing --------------------------------------------------------------------------------
 
@@ -499,6 +501,23 @@ class ReplaySite:
                     raise KeyError(f"no single version {file!r} of {key}; have {list(versions)}")
                 res = found[0]
             self._put(key, res)
+
+    def redesign(self, transform: Callable[[str], str] | None) -> None:
+        """Serve every article page through ``transform`` from now on: a theme redesign (the
+        markup changes, the text stays). Edits and articles added meanwhile are served
+        redesigned too; a page ``transform`` raises ``ValueError`` on is served as it is.
+        ``None`` switches back to the original theme."""
+        with self._lock:
+            self._redesign = transform
+
+    def _redesigned(self, res: _Resource) -> bytes:
+        transform = self._redesign
+        if transform is None or res.status != 200 or b'class="entry-content"' not in res.body:
+            return res.body
+        try:
+            return transform(res.body.decode("utf-8")).encode("utf-8")
+        except ValueError:
+            return res.body
 
     def versions(self, path: str) -> list[str]:
         """Manifest files of the later recordings of ``path``."""
@@ -789,7 +808,7 @@ class ReplaySite:
             return _Plan(405, [("Allow", "GET, HEAD"), *_empty()], close=True)
         if res.location is not None:
             return _Plan(res.status, [("Location", self._location(res.location)), *_empty()])
-        body = self._rewrite(res.body)
+        body = self._rewrite(self._redesigned(res))
         etag = _etag(body)
         meta = [("ETag", etag), *self._headers.get(key, [])]
         if res.last_modified is not None:
