@@ -47,8 +47,6 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-
-
 def run_once(
     origin: str, n: int, database_url: str | None, profile: str | None, breakdown: bool
 ) -> dict[str, Any]:
