@@ -43,7 +43,7 @@ from monitor.store import (
 )
 from scrapers.article import Article as Page
 from scrapers.article import ExtractionFailure, fingerprint
-from scrapers.cphpost import canonicalize, extract
+from scrapers.site import Site
 from scrapers.template import Template
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,8 @@ async def fetch_and_prepare(
         prepared = await preparer(result, claim.fingerprint)
     elif result.ok:
         learned = templates.active(ctx.engine)  # issue 21: a learned page template, if any
-        prepared = prepare(result, ctx.settings.site_url, ctx.rules, claim.fingerprint, learned)
+        site, scraper = ctx.settings.site_url, ctx.settings.scraper
+        prepared = prepare(result, site, ctx.rules, claim.fingerprint, learned, scraper=scraper)
     # issue 21: pages without a body container teach (or are read by) a learned template
     page = templates.observe(ctx, claim, result, prepared.page if prepared else None)
     if prepared is not None and page is not None and page is not prepared.page:
@@ -171,6 +172,8 @@ def prepare(
     rules: Rules,
     known: str | None,
     template: Template | None = None,  # issue 21: a learned page template (monitor/templates)
+    *,
+    scraper: Site,
 ) -> Prepared:
     """Extract the page of a 200 (refused when garbled), fingerprint it, and classify it
     unless the fingerprint is ``known`` (the current version's).
@@ -178,7 +181,7 @@ def prepare(
     It runs before the write transaction opens (classifying is the slowest step), so no writer
     holds the database lock meanwhile; it is pure, so it may run in another process.
     """
-    page = extract(result.body, result.final_url, site, result.encoding, template=template)
+    page = scraper.extract(result.body, result.final_url, site, result.encoding, template)
     page = refuse_garbled(page, result.body)
     if not isinstance(page, Page):
         return Prepared(page)
@@ -238,7 +241,7 @@ def record_in(
         return Report(claim.url, Outcome.LEASE_LOST, result.status)
     if result.ok and prepared is not None and isinstance(prepared.page, Page):
         page = prepared.page
-        article = _same_story(db, article, page, result.final_url, ctx.settings.site_url)
+        article = _same_story(db, article, page, result.final_url, ctx.settings)
     report = _apply(ctx, db, article, result, prepared, now)
     _insert(
         db,
@@ -331,7 +334,7 @@ def _apply(
             now, article.fail_count, regular, result.retry_after
         )
         return Report(article.url, outcome, result.status, reason, article.relevant)
-    _follow_move(db, article, result, ctx.settings.site_url)
+    _follow_move(db, article, result, ctx.settings)
     article.fail_count, article.last_error, article.missing_since = 0, None, None
     validators = article.etag, article.last_modified
     article.etag, article.last_modified = result.etag, result.last_modified
@@ -397,11 +400,11 @@ def _missing(
     return report
 
 
-def _follow_move(db: Session, article: Article, result: FetchResult, site: str) -> None:
+def _follow_move(db: Session, article: Article, result: FetchResult, settings: Settings) -> None:
     """A permanent redirect to another article URL: the article moved and keeps its history."""
     if not result.permanent_redirect:
         return
-    target = canonicalize(result.final_url, site)
+    target = settings.scraper.canonicalize(result.final_url, settings.site_url)
     if not target or target == article.url:
         return
     other = find_article(db, target)
@@ -412,7 +415,9 @@ def _follow_move(db: Session, article: Article, result: FetchResult, site: str) 
     article.url = target
 
 
-def _same_story(db: Session, article: Article, page: Page, final_url: str, site: str) -> Article:
+def _same_story(
+    db: Session, article: Article, page: Page, final_url: str, settings: Settings
+) -> Article:
     """The tracked article this first fetch is another URL of, else ``article`` itself.
 
     A URL never recorded whose page carries the post id of an article already tracked under
@@ -442,7 +447,7 @@ def _same_story(db: Session, article: Article, page: Page, final_url: str, site:
     )
     db.delete(article)
     db.flush()
-    here = canonicalize(final_url, site) or article.url
+    here = settings.scraper.canonicalize(final_url, settings.site_url) or article.url
     taken = db.exec(select(Article).where(Article.url == here)).first()
     if taken is not None and taken.id != original.id:
         here = original.url

@@ -26,13 +26,7 @@ from monitor.models import Article
 from monitor.store import add_candidates, utcnow
 from monitor.validators import Validators, load_validators, save_validators
 from scrapers.article import Candidate
-from scrapers.cphpost import (
-    DiscoveryError,
-    SitemapRef,
-    parse_feed,
-    parse_sitemap,
-    parse_sitemap_index,
-)
+from scrapers.site import DiscoveryError, SitemapRef
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +70,7 @@ async def read_source(
 
 
 async def read_sitemap_index(fetcher: Fetcher, path: str) -> tuple[list[SitemapRef], str | None]:
-    read = await read_conditional(fetcher, path, parse_sitemap_index)
+    read = await read_conditional(fetcher, path, fetcher.scraper.parse_sitemap_index)
     return read.entries or [], read.error
 
 
@@ -190,7 +184,7 @@ async def discover(
     archive: list[Candidate] = []  # known articles only
     done: list[Validators] = []
     for url in absolute:
-        read = await _read(fetcher, url, parse_feed, seen.get(url), report)
+        read = await _read(fetcher, url, fetcher.scraper.parse_feed, seen.get(url), report)
         if read.entries is not None and read.validators is not None:
             fresh.extend(read.entries)
             done.append(read.validators)
@@ -248,7 +242,7 @@ async def _read_sitemaps(
 ) -> None:
     """The index, then every child sitemap whose lastmod moved; the index's validators are
     kept only when every child it named was read, so a failed one is tried again next round."""
-    index = await _read(fetcher, index_url, parse_sitemap_index, seen, report)
+    index = await _read(fetcher, index_url, fetcher.scraper.parse_sitemap_index, seen, report)
     if index.error:
         return
     if index.entries is None:  # unchanged: only the newest sitemap may have grown unannounced
@@ -286,7 +280,7 @@ async def _read_children(
         before = known.get(ref.url)
         if ref is not top and not moved(ref, before):
             continue
-        read = await _read(fetcher, ref.url, parse_sitemap, before, report)
+        read = await _read(fetcher, ref.url, fetcher.scraper.parse_sitemap, before, report)
         if read.error:
             complete = False
             continue

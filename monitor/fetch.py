@@ -35,7 +35,6 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_
 from monitor.settings import Settings
 from monitor.store import Slot
 from monitor.validators import Validators
-from scrapers.cphpost import same_site
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +207,7 @@ class Fetcher:
     ) -> None:
         self.settings = settings
         self.site = settings.site_url
+        self.scraper = settings.scraper  # the site's rules: which URLs are on it
         self.limiter = limiter or RateLimiter(settings.rate_limit)
         self.on_request = on_request
         self.sources = sources
@@ -258,7 +258,7 @@ class Fetcher:
         """GET ``url`` politely: robots, rate limit, bounded retries, redirects on-site only."""
         started = time.monotonic()
         url = urljoin(self.site + "/", url)
-        if not same_site(url, self.site):
+        if not self.scraper.same_site(url, self.site):
             return FetchResult(url, url, error=f"refused: {_host(url)} is not the configured site")
         refusal = await self.refusal(url)
         if refusal is not None and self._robots is None and self.deferred is not None:
@@ -392,7 +392,7 @@ class Fetcher:
                 hop.error = f"redirect {hop.status} without a Location"
                 return hop
             target = urljoin(current, location)
-            if not same_site(target, self.site):
+            if not self.scraper.same_site(target, self.site):
                 log.warning("refused off-site redirect %s -> %s", current, _host(target))
                 return FetchResult(
                     url, target, status=hop.status, error="refused: off-site redirect"

@@ -37,7 +37,6 @@ from monitor.models import PageTemplate, State, Version
 from monitor.store import Claim, utcnow
 from scrapers.article import Article as Page
 from scrapers.article import ExtractionFailure, fingerprint
-from scrapers.cphpost import extract
 from scrapers.cphpost.extract import NO_BODY
 from scrapers.cphpost.learn import (
     CONFIRMATIONS,
@@ -178,8 +177,8 @@ def observe(
 def _extract(ctx: Context, result: FetchResult, template: Template) -> Page | ExtractionFailure:
     from monitor.check import refuse_garbled  # check imports this module
 
-    site = ctx.settings.site_url
-    page = extract(result.body, result.final_url, site, result.encoding, template=template)
+    site, scraper = ctx.settings.site_url, ctx.settings.scraper
+    page = scraper.extract(result.body, result.final_url, site, result.encoding, template)
     return refuse_garbled(page, result.body)
 
 

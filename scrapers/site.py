@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 from scrapers.article import Article, Candidate, ExtractionFailure
+from scrapers.template import Template
 
 __all__ = [
     "DiscoveryError",
@@ -107,9 +108,15 @@ class Site(Protocol):
         ...
 
     def extract(
-        self, data: bytes | str, url: str, origin: str, encoding: str | None = None
+        self,
+        data: bytes | str,
+        url: str,
+        origin: str,
+        encoding: str | None = None,
+        template: Template | None = None,
     ) -> Article | ExtractionFailure:
-        """The article on a fetched page, or why there is none."""
+        """The article on a fetched page, or why there is none; ``template`` is a body layout
+        the service learned (``monitor/templates``) for when the site's own markup is gone."""
         ...
 
 

@@ -26,12 +26,11 @@ from monitor.backfill.plan import (
     up_to_date,
 )
 from monitor.backfill.run import BackfillCounts, backfill
-from monitor.backfill.sources import DEFAULT_LISTINGS, SOURCES, Source, article_day, in_range
+from monitor.backfill.sources import SOURCES, Source, article_day, in_range
 from monitor.backfill.timings import Timings
 
 __all__ = [
     "BACKFILL_LEASE",
-    "DEFAULT_LISTINGS",
     "SOURCES",
     "BackfillCounts",
     "BackfillRunning",

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from monitor.check import Prepared, prepare
 from monitor.classify import Rules
 from monitor.fetch import FetchResult
+from scrapers.site import Site
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,8 @@ def default_workers() -> int:
 class Pool:
     """``prepare`` for the backfill's checks, in ``workers`` processes."""
 
-    def __init__(self, rules: Rules, site: str, workers: int) -> None:
-        self.rules, self.site, self.workers = rules, site, workers
+    def __init__(self, rules: Rules, site: str, workers: int, scraper: Site) -> None:
+        self.rules, self.site, self.workers, self.scraper = rules, site, workers, scraper
         self.jobs = 0  # answered by a worker
         self.loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("forkserver")
@@ -67,14 +68,14 @@ class Pool:
         if executor is not None and self._ready():
             try:
                 prepared = await self.loop.run_in_executor(
-                    executor, _prepare, result, self.site, known
+                    executor, _prepare, result, self.site, known, self.scraper
                 )
             except BrokenProcessPool:
                 self._gone()
             else:
                 self.jobs += 1
                 return prepared
-        return prepare(result, self.site, self.rules, known)
+        return prepare(result, self.site, self.rules, known, scraper=self.scraper)
 
     def _ready(self) -> bool:
         if self._ready_now():
@@ -132,9 +133,9 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _prepare(result: FetchResult, site: str, known: str | None) -> Prepared:
+def _prepare(result: FetchResult, site: str, known: str | None, scraper: Site) -> Prepared:
     assert _rules is not None, "the initializer sets the rules"
-    return prepare(result, site, _rules, known)
+    return prepare(result, site, _rules, known, scraper=scraper)
 
 
 def _usage() -> WorkerUsage:

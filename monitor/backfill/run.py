@@ -29,7 +29,6 @@ from monitor.backfill.plan import (
 )
 from monitor.backfill.pool import Pool, default_workers
 from monitor.backfill.sources import (
-    DEFAULT_LISTINGS,
     SOURCES,
     Source,
     Unit,
@@ -97,7 +96,7 @@ async def backfill(
     alert: bool,
     dry_run: bool,
     progress: Callable[[BackfillCounts], None] | None = None,
-    listings: Sequence[str] = DEFAULT_LISTINGS,
+    listings: Sequence[str] = (),  # none given: the site's own archive listings
     owner: str | None = None,
     workers: int | None = None,
     timings: Timings | None = None,
@@ -132,7 +131,7 @@ async def backfill(
         workers=workers,
         timings=timings,
     )
-    return await run.run(source, listings)
+    return await run.run(source, tuple(listings) or settings.scraper.listing_paths)
 
 
 class Run:
@@ -238,7 +237,7 @@ class Run:
         if workers < 1 or (self.workers is None and self.counts.planned < OFFLOAD_AFTER):
             return
         assert self.ctx is not None
-        self.pool = Pool(self.ctx.rules, self.settings.site_url, workers)
+        self.pool = Pool(self.ctx.rules, self.settings.site_url, workers, self.settings.scraper)
 
     async def _close_pool(self) -> None:
         pool, self.pool = self.pool, None
@@ -297,7 +296,8 @@ class Run:
         of its articles out: a later run without them must still read it.
         """
         counts = self.counts
-        wanted = [c for c in candidates if in_range(c, self.since, self.until)]
+        site = self.settings.scraper
+        wanted = [c for c in candidates if in_range(c, self.since, self.until, site)]
         if len(wanted) < len(candidates):
             unit.complete = False
         counts.found += len(wanted)
@@ -373,7 +373,8 @@ class Run:
     async def _prepare_timed(self, result: FetchResult, known: str | None) -> Prepared:
         assert self.ctx is not None
         with timed(self.timings, "prepare inline (extract, classify)"):
-            return prepare(result, self.settings.site_url, self.ctx.rules, known)
+            site, scraper = self.settings.site_url, self.settings.scraper
+            return prepare(result, site, self.ctx.rules, known, scraper=scraper)
 
     def _tally(self, report: Report | None, unit: Unit) -> None:
         counts = self.counts

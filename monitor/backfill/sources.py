@@ -9,8 +9,6 @@ reached), so a rerun continues where this one stopped.
 
 from __future__ import annotations
 
-import contextlib
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -27,31 +25,27 @@ from monitor.models import Checkpoint
 from monitor.settings import Settings
 from monitor.store import utcnow
 from scrapers.article import Candidate
-from scrapers.cphpost import DiscoveryError, SitemapRef, parse_feed, parse_listing, parse_sitemap
+from scrapers.site import DiscoveryError, Site, SitemapRef
 
 Source = Literal["sitemap", "listing", "feed"]
 SOURCES: tuple[Source, ...] = ("sitemap", "listing", "feed")
-DEFAULT_LISTINGS: tuple[str, ...] = ("/category/news/",)
-_URL_DAY = re.compile(r"/(\d{4})-(\d{2})-(\d{2})/")
-_PAGE_NUMBER = re.compile(r"/page/(\d+)/")
 _DAY = timedelta(days=1)
 
 
 # The date filter -------------------------------------------------------------------------------
 
 
-def article_day(candidate: Candidate) -> date | None:
-    """The publication day: from the URL (``/YYYY-MM-DD/``), else the source's dates."""
-    match = _URL_DAY.search(candidate.url)
-    if match:
-        with contextlib.suppress(ValueError):
-            return date(int(match[1]), int(match[2]), int(match[3]))
+def article_day(candidate: Candidate, site: Site) -> date | None:
+    """The publication day: from the URL when the site's layout names it, else the source's."""
+    day = site.article_day(candidate.url)
+    if day is not None:
+        return day
     when = candidate.published or candidate.lastmod
     return when.date() if when is not None else None
 
 
-def in_range(candidate: Candidate, since: date | None, until: date | None) -> bool:
-    day = article_day(candidate)
+def in_range(candidate: Candidate, since: date | None, until: date | None, site: Site) -> bool:
+    day = article_day(candidate, site)
     if day is None:
         return True  # undated: the range cannot exclude it
     return (since is None or day >= since) and (until is None or day <= until)
@@ -172,7 +166,8 @@ class Walker:
         for ref in todo:
             if self.sink.limit_reached:
                 break
-            found, error = await read_source(self.fetcher, ref.url, parse_sitemap)
+            parse = self.fetcher.scraper.parse_sitemap
+            found, error = await read_source(self.fetcher, ref.url, parse)
             self.sink.source_read()
             if error:
                 self.sink.source_error(f"{ref.url}: {error}")
@@ -215,12 +210,12 @@ class Walker:
                 self.sink.source_error(f"{page}: {result.error or f'HTTP {result.status}'}")
                 return
             try:
-                listing = parse_listing(result.body, site)
+                listing = self.fetcher.scraper.parse_listing(result.body, site)
             except DiscoveryError as exc:
                 self.sink.source_error(f"{page}: unusable: {exc}")
                 return
             if first:
-                self.sink.expect(_pages_left(result.body, page))
+                self.sink.expect(self.fetcher.scraper.listing_pages_left(result.body, page))
                 first = False
             unit = Unit(key, page, listing.next_page, on_done=self._page_done(chain))
             chain.pending.append(unit)
@@ -229,7 +224,8 @@ class Walker:
             if incremental and found and not planned:
                 cover = mark.marker if mark is not None else None
                 break  # all stored here: the rest was walked before, as far back as needed
-            days = [d for d in map(article_day, listing.candidates) if d is not None]
+            scraper = self.fetcher.scraper
+            days = [d for c in listing.candidates if (d := article_day(c, scraper)) is not None]
             if self.since is not None and days and max(days) < self.since:
                 cover = self.since.isoformat()
                 break  # newest first: everything further back is older still
@@ -262,7 +258,7 @@ class Walker:
     async def feeds(self) -> None:
         candidates: list[Candidate] = []
         for path in self.settings.feed_paths:
-            found, error = await read_source(self.fetcher, path, parse_feed)
+            found, error = await read_source(self.fetcher, path, self.fetcher.scraper.parse_feed)
             self.sink.source_read()
             if error:
                 self.sink.source_error(f"{path}: {error}")
@@ -290,13 +286,3 @@ def _covers(marker: str | None, since: date | None) -> bool:
     except ValueError:
         return False
     return since is not None and reached <= since
-
-
-def _pages_left(body: bytes, page: str) -> int | None:
-    """Pages from ``page`` to the last one the pagination names (WordPress ``/page/N/``)."""
-    numbers = [int(n) for n in _PAGE_NUMBER.findall(body.decode("utf-8", "replace"))]
-    if not numbers:
-        return None
-    current = _PAGE_NUMBER.search(page)
-    here = int(current[1]) if current else 1
-    return max(max(numbers) - here + 1, 1)

@@ -22,7 +22,6 @@ from monitor.store import Held, add_candidates, claim_article, find_article, utc
 from monitor.store import versions_of as _versions
 from scrapers.article import Article as Page
 from scrapers.article import Candidate
-from scrapers.cphpost import canonicalize, same_site
 
 CHECK_LEASE = 30.0  # seconds; renewed while the check runs, so a killed check frees it soon
 UrlArg = Annotated[str, typer.Argument(help="Article URL (canonical, shortlink or old-site URL).")]
@@ -67,14 +66,14 @@ def check_command(url: UrlArg) -> None:
 
 async def _resolve(s: Settings, url: str) -> str:
     """The canonical URL: directly, or by following the site's redirect for a shortlink."""
-    canonical = canonicalize(url, s.site_url)
+    canonical = s.scraper.canonicalize(url, s.site_url)
     if canonical:
         return canonical
-    if not same_site(url, s.site_url):
+    if not s.scraper.same_site(url, s.site_url):
         raise UserError(f"{url} is not on the configured site {s.site_url}")
     async with Fetcher(s) as fetcher:
         result = await fetcher.get(url)
-    canonical = canonicalize(result.final_url, s.site_url)
+    canonical = s.scraper.canonicalize(result.final_url, s.site_url)
     if not canonical:
         raise UserError(f"{url} does not lead to an article ({result.error or result.status})")
     return canonical
@@ -101,7 +100,7 @@ def history_command(url: UrlArg) -> None:
     s = settings()
     engine = open_store(s)
     with session(engine) as db:
-        article = find_article(db, canonicalize(url, s.site_url) or url)
+        article = find_article(db, s.scraper.canonicalize(url, s.site_url) or url)
         if article is None:
             raise UserError(f"{url} is not tracked (run `cphpost-monitor check {url}`)")
         versions = {v.id: v for v in _versions(db, article.id or 0)}
@@ -144,7 +143,7 @@ def diff_command(
     s = settings()
     engine = open_store(s)
     with session(engine) as db:
-        article = find_article(db, canonicalize(url, s.site_url) or url)
+        article = find_article(db, s.scraper.canonicalize(url, s.site_url) or url)
         if article is None:
             raise UserError(f"{url} is not tracked (run `cphpost-monitor check {url}`)")
         versions = list(_versions(db, article.id or 0))

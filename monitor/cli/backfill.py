@@ -29,7 +29,6 @@ from rich.text import Text
 
 from monitor.alerts.targets import TargetError
 from monitor.backfill import (
-    DEFAULT_LISTINGS,
     BackfillCounts,
     BackfillRunning,
     Source,
@@ -81,8 +80,8 @@ def backfill_command(
         typer.Option(
             "--listing",
             metavar="PATH",
-            help=f"Archive to walk with --source listing (repeatable). Default: "
-            f"{', '.join(DEFAULT_LISTINGS)}",
+            help="Archive to walk with --source listing (repeatable). Default: the site's "
+            "archive listings (cphpost: /category/news/).",
             show_default=False,
         ),
     ] = None,
@@ -144,7 +143,7 @@ def backfill_command(
             limit=limit,
             alert=alert,
             dry_run=dry_run,
-            listings=tuple(listing or DEFAULT_LISTINGS),
+            listings=tuple(listing or ()),
             progress=keep,
         )
 

@@ -203,18 +203,18 @@ def _page_path(url: str, base: Path | None) -> Path | None:
 
 
 def _from_page(url: str, where: str, base: Path | None) -> tuple[str, str, list[str]]:
-    """Title, standfirst and paragraphs of a recorded page, through the cphpost extractor."""
+    """Title, standfirst and paragraphs of a recorded page, through the site's extractor."""
     page = _page_path(url, base)
     if page is None:
         raise UserError(f"{where}: no text, and url {url!r} is not a recorded page file")
     from scrapers.article import ExtractionFailure  # the scraper loads only when a page is given
-    from scrapers.cphpost import extract
 
     try:
         data = page.read_bytes()
     except OSError as exc:
         raise UserError(f"{where}: cannot read {page} ({exc.strerror or exc})") from None
-    result = extract(data, page.resolve().as_uri())
+    site = settings().scraper
+    result = site.extract(data, page.resolve().as_uri(), site.default_origin)
     if isinstance(result, ExtractionFailure):
         raise UserError(f"{where}: {page}: extraction failed: {result.reason}")
     return result.title, result.standfirst, list(result.paragraphs)

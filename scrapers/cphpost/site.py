@@ -11,6 +11,7 @@ from scrapers.article import Article, Candidate, ExtractionFailure
 from scrapers.cphpost import discover, urls
 from scrapers.cphpost.extract import extract
 from scrapers.site import Listing, SitemapRef, register
+from scrapers.template import Template
 
 _URL_DAY = re.compile(r"/(\d{4})-(\d{2})-(\d{2})/")
 _PAGE_NUMBER = re.compile(r"/page/(\d+)/")  # WordPress pagination
@@ -58,9 +59,14 @@ class CphPost:
         return max(max(numbers) - here + 1, 1)
 
     def extract(
-        self, data: bytes | str, url: str, origin: str, encoding: str | None = None
+        self,
+        data: bytes | str,
+        url: str,
+        origin: str,
+        encoding: str | None = None,
+        template: Template | None = None,
     ) -> Article | ExtractionFailure:
-        return extract(data, url, origin, encoding)
+        return extract(data, url, origin, encoding, template=template)
 
 
 SITE = register(CphPost())

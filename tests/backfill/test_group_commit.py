@@ -97,7 +97,11 @@ def claimed(ctx: Context, urls: list[str], at: datetime) -> dict[str, Claim]:
 
 
 def item(ctx: Context, claim: Claim, result: FetchResult, at: datetime) -> Item:
-    prepared = prepare(result, SITE, ctx.rules, claim.fingerprint) if result.ok else None
+    prepared = (
+        prepare(result, SITE, ctx.rules, claim.fingerprint, scraper=ctx.settings.scraper)
+        if result.ok
+        else None
+    )
     return (claim, result, prepared, at)
 
 
@@ -310,7 +314,7 @@ def test_a_lone_check_goes_through_the_writer_to_record(tmp_path: Path) -> None:
     ctx = context(sqlite_url(tmp_path), tmp_path)
     claims = claimed(ctx, [REJECTED], T0)
     result = fetched(REJECTED, FILES[REJECTED])
-    prepared = prepare(result, SITE, ctx.rules, None)
+    prepared = prepare(result, SITE, ctx.rules, None, scraper=ctx.settings.scraper)
     assert isinstance(prepared.page, Page)
 
     async def main() -> Report:

@@ -28,12 +28,14 @@ from monitor.fetch import FetchResult
 from monitor.models import Article, Change, FetchLog, Version
 from monitor.settings import Settings, load_settings
 from scrapers.article import Article as Page
+from scrapers.site import load as load_site
 from tests.backfill.conftest import run
 from tests.dbs import sqlite_url
 from tests.support.replay import INVALID_UTF8, ReplaySite
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cphpost"
 SITE = "https://cphpost.dk"
+CPHPOST = load_site("cphpost")
 T = TypeVar("T")
 
 
@@ -61,7 +63,7 @@ def with_pool(rules: Rules, use: Callable[[Pool], Awaitable[T]]) -> T:
     """``use`` a pool of one worker, once the worker is ready; the pool is closed after."""
 
     async def main() -> T:
-        pool = Pool(rules, SITE, 1)
+        pool = Pool(rules, SITE, 1, CPHPOST)
         try:
             await asyncio.wait_for(asyncio.shield(pool.ready), 60)
             return await use(pool)
@@ -83,12 +85,12 @@ def test_the_worker_gives_what_prepare_gives_inline(rules: Rules) -> None:
     assert sum(isinstance(p.page, Page) for p in got) >= 30
     assert not isinstance(got[-1].page, Page) and not isinstance(got[-2].page, Page)
     assert sum(p.verdict is not None for p in got) >= 30
-    assert got == [prepare(r, SITE, rules, None) for r in fetched]
+    assert got == [prepare(r, SITE, rules, None, scraper=CPHPOST) for r in fetched]
 
 
 def test_a_page_with_the_known_fingerprint_is_not_classified(rules: Rules) -> None:
     result = results()[0]
-    known = prepare(result, SITE, rules, None).fingerprint
+    known = prepare(result, SITE, rules, None, scraper=CPHPOST).fingerprint
     assert known is not None
 
     async def use(pool: Pool) -> Any:
@@ -101,7 +103,7 @@ def test_a_page_with_the_known_fingerprint_is_not_classified(rules: Rules) -> No
 def test_an_exception_in_the_worker_is_raised_as_inline(rules: Rules) -> None:
     broken = FetchResult(SITE + "/x/", SITE + "/x/", 200, None, "utf-8")  # type: ignore[arg-type]
     with pytest.raises(Exception) as inline:
-        prepare(broken, SITE, rules, None)
+        prepare(broken, SITE, rules, None, scraper=CPHPOST)
 
     async def use(pool: Pool) -> None:
         with pytest.raises(type(inline.value)):
@@ -125,7 +127,7 @@ def test_checks_go_inline_once_the_worker_is_gone(
 
     with caplog.at_level(logging.WARNING, logger="monitor.backfill"):
         got = with_pool(rules, use)
-    assert got == [prepare(r, SITE, rules, None) for r in fetched]
+    assert got == [prepare(r, SITE, rules, None, scraper=CPHPOST) for r in fetched]
     assert "worker process ended" in caplog.text
 
 
@@ -211,16 +213,19 @@ def test_a_worker_imports_from_this_process_path_not_the_working_directory(
             from monitor.check import prepare
             from monitor.classify import load_rules
             from monitor.fetch import FetchResult
+            from scrapers.site import load
+            CPHPOST = load("cphpost")
             os.chdir({str(other.parent)!r})
 
             async def main():
                 body = open({str(sorted(FIXTURES.glob("articles/*.html"))[0])!r}, "rb").read()
                 result = FetchResult("{SITE}/x/", "{SITE}/x/", 200, body, "utf-8")
-                pool = Pool(load_rules(), "{SITE}", 1)
+                pool = Pool(load_rules(), "{SITE}", 1, CPHPOST)
                 await pool.ready
                 got = await pool.prepare(result, None)
                 await pool.close()
-                assert pool.jobs == 1 and got == prepare(result, "{SITE}", load_rules(), None)
+                want = prepare(result, "{SITE}", load_rules(), None, scraper=CPHPOST)
+                assert pool.jobs == 1 and got == want
                 print("ok")
 
             if __name__ == "__main__":
@@ -252,6 +257,6 @@ def test_pages_larger_than_a_pipe_buffer_go_both_ways(rules: Rules) -> None:
         return list(got)
 
     got = with_pool(rules, use)
-    want = prepare(big, SITE, rules, None)
+    want = prepare(big, SITE, rules, None, scraper=CPHPOST)
     assert isinstance(want.page, Page) and len(want.page.paragraphs) > 1000
-    assert got == [want, prepare(first, SITE, rules, None), want]
+    assert got == [want, prepare(first, SITE, rules, None, scraper=CPHPOST), want]

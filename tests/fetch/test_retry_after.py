@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine
 
-from monitor.daemon import make_limiter
 from monitor.fetch import Fetcher, FetchResult
+from monitor.runtime import make_limiter
 from monitor.settings import Settings
 from monitor.store import host_block
 from tests.support.replay import ReplaySite

@@ -20,6 +20,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from scrapers.article import Article, Candidate, ExtractionFailure, clean_text
 from scrapers.site import DiscoveryError, Listing, SitemapRef, register
+from scrapers.template import Template
 
 _ARTICLE = re.compile(r"^/news/([a-z0-9-]+)\.html$")
 _NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -93,7 +94,12 @@ class Gazette:
         return None
 
     def extract(
-        self, data: bytes | str, url: str, origin: str, encoding: str | None = None
+        self,
+        data: bytes | str,
+        url: str,
+        origin: str,
+        encoding: str | None = None,
+        template: Template | None = None,  # no learning for this site: its markup is fixed
     ) -> Article | ExtractionFailure:
         text = data.decode(encoding or "utf-8", "replace") if isinstance(data, bytes) else data
         tree = LexborHTMLParser(text)
