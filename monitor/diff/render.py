@@ -56,42 +56,55 @@ def render_unified(
     return text + "\n" if text else ""
 
 
-_HTML_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 
 
-def _html_words(old: str, new: str) -> str:
-    """Word-level <del>/<ins> markup; every piece of text escaped.
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """``old`` → ``new`` as ("equal" | "delete" | "insert", text) runs, word by word.
 
     Spaces between two changed words join the change, so a reworded phrase reads as one
     deletion and one insertion rather than a word-by-word zigzag.
     """
-    esc = html.escape
     if old == new:
-        return esc(old)
-    a, b = _HTML_TOKEN.findall(old), _HTML_TOKEN.findall(new)
+        return [("equal", old)] if old else []
+    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
     ops = opcodes(a, b)
     for k in range(1, len(ops) - 1):
         tag, i1, i2, j1, j2 = ops[k]
         between_changes = ops[k - 1][0] != "equal" and ops[k + 1][0] != "equal"
         if tag == "equal" and between_changes and "".join(a[i1:i2]).isspace():
             ops[k] = ("replace", i1, i2, j1, j2)
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     k = 0
     while k < len(ops):
         tag, i1, i2, j1, j2 = ops[k]
         if tag == "equal":
-            out.append(esc("".join(a[i1:i2])))
+            out.append(("equal", "".join(a[i1:i2])))
             k += 1
             continue
         while k + 1 < len(ops) and ops[k + 1][0] != "equal":
             k += 1
             i2, j2 = ops[k][2], ops[k][4]
         if i2 > i1:
-            out.append(f"<del>{esc(''.join(a[i1:i2]))}</del>")
+            out.append(("delete", "".join(a[i1:i2])))
         if j2 > j1:
-            out.append(f"<ins>{esc(''.join(b[j1:j2]))}</ins>")
+            out.append(("insert", "".join(b[j1:j2])))
         k += 1
-    return "".join(out)
+    return out
+
+
+def render_words_text(old: str, new: str) -> str:
+    """The word diff as plain text, wdiff style: ``There are [-550-]{+770+} asylum seekers``."""
+    marks = {"equal": ("", ""), "delete": ("[-", "-]"), "insert": ("{+", "+}")}
+    return "".join(f"{marks[op][0]}{text}{marks[op][1]}" for op, text in word_diff(old, new))
+
+
+def _html_words(old: str, new: str) -> str:
+    """Word-level <del>/<ins> markup; every piece of text escaped."""
+    tags = {"equal": ("", ""), "delete": ("<del>", "</del>"), "insert": ("<ins>", "</ins>")}
+    return "".join(
+        f"{tags[op][0]}{html.escape(text)}{tags[op][1]}" for op, text in word_diff(old, new)
+    )
 
 
 def render_html(old: Article, new: Article) -> str:
