@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 from difflib import unified_diff
 
 from monitor.diff.compare import paywall_label, related_change
@@ -180,3 +181,45 @@ def changed_sentences(old: Article, new: Article, limit: int = 5) -> list[tuple[
             if seg.op != "equal":
                 pairs += _sentence_pairs("\n".join(seg.old), "\n".join(seg.new))
     return pairs[:limit]
+
+
+_PAGE_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;"
+    "line-height:1.5;color:#1f2328}header{border-bottom:1px solid #d0d7de;margin-bottom:1em}"
+    "header p{margin:.2em 0;color:#59636e}del{background:#ffebe9;color:#82071e}"
+    "ins{background:#dafbe1;color:#116329;text-decoration:none}"
+    ".elided{color:#8c959f}.paywall,.related{font-style:italic}"
+)
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "time unknown"
+    if moment.tzinfo is None:
+        return f"{moment:%Y-%m-%d %H:%M}"
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def render_page(
+    old: Article,
+    new: Article,
+    *,
+    url: str,
+    old_version: tuple[int, datetime | None],
+    new_version: tuple[int, datetime | None],
+) -> str:
+    """A complete, self-contained HTML page of :func:`render_html` (for ``diff --html`` and a
+    web view): charset, inline CSS, no scripts; names the article and both versions
+    (number, fetch time)."""
+    esc = html.escape
+    (a, a_at), (b, b_at) = old_version, new_version
+    title = f"{clean(new.title) or url} — version {a} → {b}"
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n<style>{_PAGE_CSS}</style>\n</head>\n<body>\n"
+        f'<header>\n<p><a href="{esc(url)}">{esc(url)}</a></p>\n'
+        f"<p>version {a} ({esc(_when(a_at))}) → version {b} ({esc(_when(b_at))})</p>\n"
+        "<p><del>removed</del> <ins>added</ins></p>\n</header>\n"
+        f"{render_html(old, new)}\n</body>\n</html>\n"
+    )
