@@ -559,7 +559,7 @@ def _alert(
     key = f"new:{article.id}" if kind == "new" else f"change:{change_id}"
     alert = enqueue(
         db,
-        ctx.targets,
+        (),  # targets are resolved at delivery (monitor.alerts.outbox.fan_out)
         kind=kind,
         dedupe_key=key,
         payload=payload,

@@ -29,6 +29,7 @@ from sqlalchemy import CursorResult, Engine, or_, update
 from sqlmodel import col, select
 
 from monitor.alerts import AlertKind
+from monitor.alerts.outbox import fan_out
 from monitor.alerts.render import (
     Format,
     Message,
@@ -130,9 +131,11 @@ def deliver_due(
             log.error("alerts not delivered: %s", exc)
             return DeliveryReport()
     install_redaction()
+    clock = now or _utcnow()
+    fan_out(engine, targets, clock, settings.ops_tag)
     by_key = {t.key: t for t in targets}
-    by_key[LOG_TARGET.key] = LOG_TARGET
-    claimed = _claim(engine, settings, owner, now or _utcnow(), limit)
+    by_key[LOG_TARGET.key] = LOG_TARGET  # log rows written by older versions are delivered too
+    claimed = _claim(engine, settings, owner, clock, limit, list(by_key))
     report = DeliveryReport()
     for key, items in _group(claimed).items():
         report += _deliver_target(engine, settings, owner, by_key.get(key), key, items, now)
@@ -144,8 +147,9 @@ def _utcnow() -> datetime:
 
 
 def _claim(
-    engine: Engine, settings: Settings, owner: str, now: datetime, limit: int
+    engine: Engine, settings: Settings, owner: str, now: datetime, limit: int, keys: list[str]
 ) -> list[_Claimed]:
+    """Lease due deliveries to this process's own targets (others are left to their owners)."""
     until = now + timedelta(seconds=lease_seconds(settings))
     with session(engine) as db:
         rows = db.exec(
@@ -153,6 +157,7 @@ def _claim(
             .join(Alert, col(Alert.id) == col(Delivery.alert_id))
             .where(
                 col(Delivery.status) == DeliveryStatus.PENDING,
+                col(Delivery.target).in_(keys),
                 col(Delivery.next_attempt_at) <= now,
                 or_(col(Delivery.lease_expires).is_(None), col(Delivery.lease_expires) <= now),
             )

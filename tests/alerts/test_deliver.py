@@ -375,16 +375,18 @@ def test_without_targets_alerts_go_to_the_log_and_a_jsonl_file(
     assert f"alert {alert_id} [changed] Asylum deal struck https://cphpost.dk/" in caplog.text
 
 
-def test_a_delivery_to_a_target_no_longer_configured_is_retried_not_lost(
+def test_a_delivery_to_a_target_this_process_lacks_is_left_to_its_owner(
     engine: Engine, make_settings: SettingsFactory, webhook: HTTPReceiver
 ) -> None:
     old = make_settings(notify_urls=webhook.url("json", "/old"))
     add_alert(engine, load_targets(old), T0)
     new = make_settings(notify_urls=webhook.url("json", "/new"))
-    assert deliver_due(engine, new, owner=OWNER, now=T0) == DeliveryReport(retried=1)
-    (delivery,) = deliveries(engine)
-    assert "no longer configured" in (delivery.last_error or "")
-    assert webhook.requests == []
+    assert deliver_due(engine, new, owner=OWNER, now=T0) == DeliveryReport(sent=1)
+    assert [r.path for r in webhook.requests] == ["/new"]
+    pending = [d for d in deliveries(engine) if d.status == DeliveryStatus.PENDING]
+    assert [(d.target, d.attempts) for d in pending] == [(load_targets(old)[0].key, 0)]
+    assert deliver_due(engine, old, owner=OWNER, now=T0) == DeliveryReport(sent=1)
+    assert [r.path for r in webhook.requests] == ["/new", "/old"]
 
 
 def test_no_secret_reaches_the_logs_or_the_outbox_when_sends_fail(

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import col
 
 from monitor.alerts.deliver import deliver_due
-from monitor.alerts.outbox import digest_due, enqueue, list_alerts
+from monitor.alerts.outbox import FAN_OUT_WINDOW, digest_due, enqueue, fan_out, list_alerts
 from monitor.alerts.targets import Target, load_targets
 from monitor.db import session
 from monitor.models import Delivery, DeliveryStatus
@@ -87,9 +87,20 @@ def test_a_duplicate_key_does_not_abort_the_callers_transaction(engine: Engine) 
     assert [d.target for d in deliveries(engine)][-1] == "extra"
 
 
-def test_with_no_target_configured_the_alert_goes_to_the_log_target(engine: Engine) -> None:
+def test_an_alert_is_queued_without_deliveries_and_a_process_with_no_target_adds_the_log(
+    engine: Engine,
+) -> None:
     add_alert(engine, [], T0)
+    assert deliveries(engine) == []
+    assert fan_out(engine, [], T0, "ops") == 1 and fan_out(engine, [], T0, "ops") == 0
     assert [d.target for d in deliveries(engine)] == ["log"]
+
+
+def test_fan_out_routes_by_topic_and_skips_alerts_older_than_its_window(engine: Engine) -> None:
+    add_alert(engine, [], T0 - FAN_OUT_WINDOW - timedelta(seconds=1), key="change:old")
+    add_alert(engine, [], T0, key="change:new", topics=["asylum"])
+    assert fan_out(engine, DESKS, T0, "ops") == 2
+    assert sorted(d.target for d in deliveries(engine)) == ["desk-a", "desk-b"]
 
 
 def test_an_alert_no_target_subscribed_to_is_kept_without_deliveries(engine: Engine) -> None:
