@@ -632,11 +632,12 @@ def _alert(
         diff_html=diff_html(old, page) if old is not None else None,
         change_kinds=[str(k) for k in diff.kinds],
         detail="; ".join(c.detail for c in diff.changes if c.detail)[:500],
+        why=verdict.evidence if verdict is not None else (),
     )
     key = f"new:{article.id}" if kind == "new" else f"change:{change_id}"
     alert = enqueue(
         db,
-        ctx.targets,
+        (),  # targets are resolved at delivery (monitor.alerts.outbox.fan_out)
         kind=kind,
         dedupe_key=key,
         payload=payload,

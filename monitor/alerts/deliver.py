@@ -20,17 +20,16 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-import apprise
-from apprise import AppriseResultStatus, NotifyFormat, NotifyType
 from sqlalchemy import CursorResult, Engine, or_, update
 from sqlmodel import col, select
 
 from monitor.alerts import AlertKind
+from monitor.alerts.outbox import fan_out
 from monitor.alerts.render import (
     Format,
     Message,
@@ -40,13 +39,13 @@ from monitor.alerts.render import (
     render_digest,
     safe_link,
 )
+from monitor.alerts.send import MAX_ERROR, SendResult, send
 from monitor.alerts.targets import (
     LOG_TARGET,
     Target,
     TargetError,
     install_redaction,
     load_targets,
-    protect,
     redact,
 )
 from monitor.db import session
@@ -58,7 +57,6 @@ log = logging.getLogger("monitor.alerts")
 
 MAX_BACKOFF = 6 * 3600.0
 JITTER = 0.10
-MAX_ERROR = 500
 JSONL_NAME = "alerts.jsonl"
 
 
@@ -74,12 +72,6 @@ class DeliveryReport:
         return DeliveryReport(
             self.sent + other.sent, self.failed + other.failed, self.retried + other.retried
         )
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    ok: bool
-    detail: str  # masked: safe to store and print
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,9 +132,11 @@ def deliver_due(
             log.error("alerts not delivered: %s", exc)
             return DeliveryReport()
     install_redaction()
+    clock = now or _utcnow()
+    fan_out(engine, targets, clock, settings.ops_tag)
     by_key = {t.key: t for t in targets}
-    by_key[LOG_TARGET.key] = LOG_TARGET
-    claimed = _claim(engine, settings, owner, now or _utcnow(), limit)
+    by_key[LOG_TARGET.key] = LOG_TARGET  # log rows written by older versions are delivered too
+    claimed = _claim(engine, settings, owner, clock, limit, list(by_key))
     report = DeliveryReport()
     for key, items in _group(claimed).items():
         report += _deliver_target(engine, settings, owner, by_key.get(key), key, items, now)
@@ -154,8 +148,9 @@ def _utcnow() -> datetime:
 
 
 def _claim(
-    engine: Engine, settings: Settings, owner: str, now: datetime, limit: int
+    engine: Engine, settings: Settings, owner: str, now: datetime, limit: int, keys: list[str]
 ) -> list[_Claimed]:
+    """Lease due deliveries to this process's own targets (others are left to their owners)."""
     until = now + timedelta(seconds=lease_seconds(settings))
     with session(engine) as db:
         rows = db.exec(
@@ -163,6 +158,7 @@ def _claim(
             .join(Alert, col(Alert.id) == col(Delivery.alert_id))
             .where(
                 col(Delivery.status) == DeliveryStatus.PENDING,
+                col(Delivery.target).in_(keys),
                 col(Delivery.next_attempt_at) <= now,
                 or_(col(Delivery.lease_expires).is_(None), col(Delivery.lease_expires) <= now),
             )
@@ -220,7 +216,7 @@ def _deliver_target(
             return DeliveryReport()
 
         def digest(fmt: Format) -> Message:
-            return render_digest([i.payload for i in items], fmt, keys=[i.key for i in items])
+            return render_digest([i.payload for i in items], fmt)
 
         kind = items[0].kind if len(items) == 1 else "digest"
         result = send(target, digest, [i.key for i in items], kind, settings.notify_timeout)
@@ -231,7 +227,7 @@ def _deliver_target(
             continue
 
         def single(fmt: Format, item: _Claimed = item) -> Message:
-            return render(item.payload, fmt, key=item.key)
+            return render(item.payload, fmt)
 
         result = send(target, single, [item.key], item.kind, settings.notify_timeout)
         report += _record(engine, settings, owner, [item], result, now)
@@ -379,131 +375,6 @@ def _defer(
     return DeliveryReport(retried=len(items))
 
 
-# Sending -------------------------------------------------------------------------------------
-
-
-def choose_format(plugin: Any, url: str) -> Format:
-    """The format a target is sent: its URL's ``format=``, else what its service reads best.
-
-    Generic webhooks (json, xml, form: they accept every format) get plain text; services that
-    render markdown (Slack, Discord, Telegram, …) get markdown; e-mail services get HTML (apprise
-    adds the text alternative); anything else gets text.
-    """
-    for pair in url.partition("?")[2].split("&"):
-        name, _, value = pair.partition("=")
-        if name.lower() == "format" and value.lower() in ("html", "markdown", "text"):
-            return value.lower()  # type: ignore[return-value]
-    formats = _formats(plugin)
-    if {NotifyFormat.TEXT, NotifyFormat.HTML, NotifyFormat.MARKDOWN} <= set(formats):
-        return "text"
-    if NotifyFormat.MARKDOWN in formats:
-        return "markdown"
-    if NotifyFormat.HTML in formats:
-        return "html"
-    return "text"
-
-
-def _formats(plugin: Any) -> tuple[NotifyFormat, ...]:
-    declared = plugin.notify_format
-    values = declared if isinstance(declared, tuple | list) else (declared,)
-    return tuple(NotifyFormat(v) for v in values)
-
-
-def _plain_subject(plugin: Any, fmt: Format) -> bool:
-    """E-mail services put the title in a Subject header: plain text there, not HTML."""
-    formats = _formats(plugin)
-    return (
-        fmt == "html"
-        and formats[:1] == (NotifyFormat.HTML,)
-        and (NotifyFormat.MARKDOWN not in formats)
-    )
-
-
-def _notify_type(kind: str) -> NotifyType:
-    if kind == AlertKind.OPS_FAILURE:
-        return NotifyType.FAILURE
-    if kind == AlertKind.OPS_RECOVERED:
-        return NotifyType.SUCCESS
-    return NotifyType.INFO
-
-
-def send(
-    target: Target,
-    message: Callable[[Format], Message],
-    keys: Sequence[str],
-    kind: str,
-    timeout: float,
-) -> SendResult:
-    """Send one message to one target; never raises, never returns a secret.
-
-    Every network wait (connect, each read, the SMTP dialogue) is limited to ``timeout``
-    seconds through the plugin's socket timeouts, and apprise stops waiting for the whole call
-    after ``2 × timeout``.
-    """
-    install_redaction()
-    protect(target.url)
-    try:
-        plugin = apprise.Apprise.instantiate(target.url, asset=_asset())
-        if plugin is None:
-            return SendResult(False, f"apprise cannot load {target.masked}")
-        fmt = choose_format(plugin, target.url)
-        rendered = message(fmt)
-        title = message("text").title if _plain_subject(plugin, fmt) else rendered.title
-        _limit_waits(plugin, timeout)
-        _tag_idempotency(plugin, keys)
-        notifier = apprise.Apprise(asset=_asset())
-        notifier.add(plugin)
-        result = notifier.notify(
-            body=rendered.body,
-            title=title,
-            body_format=NotifyFormat(fmt),
-            notify_type=_notify_type(kind),
-            timeout=timeout * 2,
-        )
-    except Exception as exc:  # a plugin bug must not stop the run (or leak a URL in a traceback)
-        return SendResult(False, f"{type(exc).__name__}: {redact(str(exc))}")
-    return _outcome(result, timeout)
-
-
-def _limit_waits(plugin: Any, timeout: float) -> None:
-    # URLBase reads both per request (requests' (connect, read) tuple); the SMTP plugins use
-    # socket_connect_timeout as the socket timeout of the whole SMTP dialogue.
-    plugin.socket_connect_timeout = timeout
-    plugin.socket_read_timeout = timeout
-
-
-def _tag_idempotency(plugin: Any, keys: Sequence[str]) -> None:
-    value = ",".join(keys)
-    headers = getattr(plugin, "headers", None)
-    if isinstance(headers, dict):  # json/xml/form webhooks and e-mail take extra headers
-        headers["X-Idempotency-Key"] = value
-    extras = getattr(plugin, "payload_extras", None)
-    if isinstance(extras, dict):  # json/xml/form: a field of the posted document
-        extras["idempotency_key"] = value
-
-
-def _outcome(result: Any, timeout: float) -> SendResult:
-    """Success only when every attempt apprise made ended in SUCCESS (``optional=`` ignored)."""
-    services = list(result)
-    ok = bool(services) and all(
-        r.attempts and r.attempts[-1].status == AppriseResultStatus.SUCCESS for r in services
-    )
-    if ok:
-        return SendResult(True, "delivered")
-    problems = [
-        one_line(redact(entry.message))
-        for entry in result.logs()
-        if str(entry.level).upper() in ("WARNING", "ERROR", "CRITICAL")
-    ]
-    if not problems and result.status == AppriseResultStatus.TIMEOUT:
-        problems = [f"no answer within {timeout * 2:g} s"]
-    return SendResult(False, "; ".join(dict.fromkeys(problems))[:MAX_ERROR] or "not delivered")
-
-
-def _asset() -> apprise.AppriseAsset:
-    return apprise.AppriseAsset(app_id="cphpost-monitor", app_desc="cphpost-monitor alerts")
-
-
 def _to_log(settings: Settings, item: _Claimed) -> SendResult:
     """The no-configuration fallback: one log line and one JSON line in the data directory."""
     path = settings.data_dir / JSONL_NAME
@@ -556,8 +427,8 @@ def send_test(settings: Settings, tag: str | None) -> list[tuple[str, bool, str]
     for target in targets:
         key = f"test-{now:%Y%m%dT%H%M%S}-{target.key}"
 
-        def message(fmt: Format, key: str = key) -> Message:
-            return render(payload, fmt, key=key)
+        def message(fmt: Format) -> Message:
+            return render(payload, fmt)
 
         result = send(target, message, [key], AlertKind.TEST, settings.notify_timeout)
         results.append((target.masked, result.ok, result.detail))

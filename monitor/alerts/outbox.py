@@ -1,16 +1,18 @@
-"""The outbox: an alert and its deliveries are rows written in the caller's transaction.
+"""The outbox: an alert is a row written in the caller's transaction; targets come later.
 
 Because the alert is committed together with the change that caused it, a crash can never
-leave a change without its alert or an alert without its change. Sending happens later, in
-``deliver``, one ``Delivery`` row per alert and target (unique: a target can be sent an alert
-once).
+leave a change without its alert or an alert without its change. Targets are resolved at
+delivery: each delivering process adds the missing ``Delivery`` rows for its own configured
+targets (:func:`fan_out`, routed by topic) and then claims them, so an alert queued by a
+process without targets (``check URL`` from a shell) still reaches the daemon's. One row per
+alert and target (unique): a target is sent an alert once.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, exists
@@ -35,12 +37,11 @@ def enqueue(
     now: datetime,
     ops_tag: str,
 ) -> Alert | None:
-    """Add an alert and one pending delivery per routed target, in ``db``'s transaction.
+    """Add an alert, and a pending delivery per routed target in ``targets`` (may be empty:
+    delivering processes add their own with :func:`fan_out`), in ``db``'s transaction.
 
     Returns None, inserting nothing, when ``dedupe_key`` is already in the outbox (one story,
-    one alert), including when a concurrent transaction inserts it first. With no targets
-    configured at all, the alert goes to :data:`LOG_TARGET`; with targets configured but none
-    routed (a topic nobody subscribed to), the alert is kept without deliveries.
+    one alert), including when a concurrent transaction inserts it first.
     """
     if db.exec(select(Alert.id).where(col(Alert.dedupe_key) == dedupe_key)).first() is not None:
         return None
@@ -60,8 +61,7 @@ def enqueue(
     except IntegrityError:
         return None
     assert alert.id is not None
-    chosen = route(targets, kind, topics, ops_tag) if targets else [LOG_TARGET]
-    for target in chosen:
+    for target in route(targets, kind, topics, ops_tag):
         db.add(
             Delivery(
                 alert_id=alert.id,
@@ -71,6 +71,53 @@ def enqueue(
         )
     db.flush()
     return alert
+
+
+FAN_OUT_WINDOW = timedelta(days=1)
+
+
+def fan_out(engine: Engine, targets: Sequence[Target], now: datetime, ops_tag: str) -> int:
+    """Add the missing deliveries of recent alerts to ``targets`` (this process's own; with
+    none configured, :data:`LOG_TARGET`); returns how many. Idempotent and safe to race: the
+    unique (alert, target) index decides, a losing insert is rolled back to a savepoint.
+
+    Only alerts created within :data:`FAN_OUT_WINDOW` are considered, so a target added to
+    the configuration is not sent the whole history.
+    """
+    chosen = list(targets) or [LOG_TARGET]
+    added = 0
+    with session(engine) as db:
+        recent = db.exec(
+            select(Alert.id, Alert.kind, Alert.topics, Alert.created_at).where(
+                col(Alert.created_at) >= now - FAN_OUT_WINDOW
+            )
+        ).all()
+        if not recent:
+            return 0
+        ids = [row[0] for row in recent]
+        have = set(
+            db.exec(
+                select(Delivery.alert_id, Delivery.target).where(col(Delivery.alert_id).in_(ids))
+            ).all()
+        )
+        for alert_id, kind, topics, created_at in recent:
+            for target in route(chosen, kind, list(topics or []), ops_tag):
+                if (alert_id, target.key) in have:
+                    continue
+                try:
+                    with db.begin_nested():
+                        db.add(
+                            Delivery(
+                                alert_id=int(alert_id or 0),
+                                target=target.key,
+                                next_attempt_at=digest_due(created_at, target.digest),
+                            )
+                        )
+                        db.flush()
+                    added += 1
+                except IntegrityError:
+                    continue
+    return added
 
 
 def digest_due(now: datetime, window: float) -> datetime:

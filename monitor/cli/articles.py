@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from monitor.check import Outcome, Report, check_holding
 from monitor.cli.common import UserError, console, open_store, settings
 from monitor.db import session
-from monitor.diff import Significance, render_html, render_unified
+from monitor.diff import Significance, render_page, render_unified
 from monitor.fetch import Fetcher
 from monitor.models import Change, Version
 from monitor.runtime import make_context
@@ -137,7 +137,7 @@ def diff_command(
     to_seq: Annotated[
         int | None, typer.Option("--to", help="Newer version number (default: latest).")
     ] = None,
-    html: Annotated[bool, typer.Option("--html", help="Word-level HTML with <ins>/<del>.")] = False,
+    html: Annotated[bool, typer.Option("--html", help="A full HTML page, <ins>/<del>.")] = False,
 ) -> None:
     """Show what changed between two stored versions of an article."""
     s = settings()
@@ -153,7 +153,14 @@ def diff_command(
     new = _pick(by_seq, to_seq if to_seq is not None else versions[-1].seq, article.url)
     old = _pick(by_seq, from_seq if from_seq is not None else new.seq - 1, article.url)
     a, b = Page.from_dict(old.data), Page.from_dict(new.data)
-    typer.echo(render_html(a, b) if html else render_unified(a, b))
+    if html:
+        page = render_page(
+            a, b, url=article.url, old_version=(old.seq, old.fetched_at),
+            new_version=(new.seq, new.fetched_at),
+        )  # fmt: skip
+        typer.echo(page, nl=False)
+    else:
+        typer.echo(render_unified(a, b))
 
 
 def _pick(by_seq: dict[int, Version], seq: int, url: str) -> Version:

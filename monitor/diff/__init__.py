@@ -31,7 +31,14 @@ from monitor.diff.rating import (
     sentence_change,
     word_change,
 )
-from monitor.diff.render import changed_sentences, render_html, render_unified
+from monitor.diff.render import (
+    changed_sentences,
+    render_html,
+    render_page,
+    render_unified,
+    render_words_text,
+    word_diff,
+)
 from monitor.diff.text import fold, split_sentences
 
 __all__ = [
@@ -51,10 +58,13 @@ __all__ = [
     "quote_change",
     "rate_text",
     "render_html",
+    "render_page",
     "render_unified",
+    "render_words_text",
     "sentence_change",
     "split_sentences",
     "word_change",
+    "word_diff",
 ]
 
 

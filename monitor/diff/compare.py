@@ -89,6 +89,10 @@ def _text_change(
         return []
     if floor is not None and sig > Significance.COSMETIC:
         sig = max(sig, floor)
+    if kind is ChangeKind.HEADLINE and sig > Significance.COSMETIC:
+        # The number/name/quote rules describe body sentences; a headline is short enough to
+        # show whole, and "number changed: 1 → 3" misdescribes a rewritten one.
+        detail = f"headline changed: '{o}' → '{n}'"
     return [FieldChange(kind, sig, o, n, detail)]
 
 

@@ -252,18 +252,22 @@ def _snippet(words: list[str], limit: int = 60) -> str:
 
 
 def word_change(old: str, new: str) -> tuple[int, int, str]:
-    """(words changed, words in the longer text, "'old words' → 'new words'") on folded words."""
+    """(words changed, words in the longer text, "'old words' → 'new words'").
+
+    Counted on folded words; the snippet quotes the tokens as written (``</i>``, ``a/b``), matched
+    by their folded form so that punctuation-only differences do not show in it.
+    """
     a, b = folded_words(old), folded_words(new)
-    changed = 0
+    changed = sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in opcodes(a, b) if tag != "equal")
+    ta, tb = normal(old).split(), normal(new).split()
     gone: list[str] = []
     came: list[str] = []
-    for tag, i1, i2, j1, j2 in opcodes(a, b):
+    for tag, i1, i2, j1, j2 in opcodes([fold(t) for t in ta], [fold(t) for t in tb]):
         if tag != "equal":
-            changed += max(i2 - i1, j2 - j1)
             if i2 > i1:
-                gone += (["…"] if gone else []) + a[i1:i2]
+                gone += (["…"] if gone else []) + ta[i1:i2]
             if j2 > j1:
-                came += (["…"] if came else []) + b[j1:j2]
+                came += (["…"] if came else []) + tb[j1:j2]
     return changed, max(len(a), len(b)), f"'{_snippet(gone)}' → '{_snippet(came)}'"
 
 

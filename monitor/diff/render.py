@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime
 from difflib import unified_diff
 
 from monitor.diff.compare import paywall_label, related_change
@@ -56,42 +57,55 @@ def render_unified(
     return text + "\n" if text else ""
 
 
-_HTML_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 
 
-def _html_words(old: str, new: str) -> str:
-    """Word-level <del>/<ins> markup; every piece of text escaped.
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """``old`` → ``new`` as ("equal" | "delete" | "insert", text) runs, word by word.
 
     Spaces between two changed words join the change, so a reworded phrase reads as one
     deletion and one insertion rather than a word-by-word zigzag.
     """
-    esc = html.escape
     if old == new:
-        return esc(old)
-    a, b = _HTML_TOKEN.findall(old), _HTML_TOKEN.findall(new)
+        return [("equal", old)] if old else []
+    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
     ops = opcodes(a, b)
     for k in range(1, len(ops) - 1):
         tag, i1, i2, j1, j2 = ops[k]
         between_changes = ops[k - 1][0] != "equal" and ops[k + 1][0] != "equal"
         if tag == "equal" and between_changes and "".join(a[i1:i2]).isspace():
             ops[k] = ("replace", i1, i2, j1, j2)
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     k = 0
     while k < len(ops):
         tag, i1, i2, j1, j2 = ops[k]
         if tag == "equal":
-            out.append(esc("".join(a[i1:i2])))
+            out.append(("equal", "".join(a[i1:i2])))
             k += 1
             continue
         while k + 1 < len(ops) and ops[k + 1][0] != "equal":
             k += 1
             i2, j2 = ops[k][2], ops[k][4]
         if i2 > i1:
-            out.append(f"<del>{esc(''.join(a[i1:i2]))}</del>")
+            out.append(("delete", "".join(a[i1:i2])))
         if j2 > j1:
-            out.append(f"<ins>{esc(''.join(b[j1:j2]))}</ins>")
+            out.append(("insert", "".join(b[j1:j2])))
         k += 1
-    return "".join(out)
+    return out
+
+
+def render_words_text(old: str, new: str) -> str:
+    """The word diff as plain text, wdiff style: ``There are [-550-]{+770+} asylum seekers``."""
+    marks = {"equal": ("", ""), "delete": ("[-", "-]"), "insert": ("{+", "+}")}
+    return "".join(f"{marks[op][0]}{text}{marks[op][1]}" for op, text in word_diff(old, new))
+
+
+def _html_words(old: str, new: str) -> str:
+    """Word-level <del>/<ins> markup; every piece of text escaped."""
+    tags = {"equal": ("", ""), "delete": ("<del>", "</del>"), "insert": ("<ins>", "</ins>")}
+    return "".join(
+        f"{tags[op][0]}{html.escape(text)}{tags[op][1]}" for op, text in word_diff(old, new)
+    )
 
 
 def render_html(old: Article, new: Article) -> str:
@@ -167,3 +181,45 @@ def changed_sentences(old: Article, new: Article, limit: int = 5) -> list[tuple[
             if seg.op != "equal":
                 pairs += _sentence_pairs("\n".join(seg.old), "\n".join(seg.new))
     return pairs[:limit]
+
+
+_PAGE_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;"
+    "line-height:1.5;color:#1f2328}header{border-bottom:1px solid #d0d7de;margin-bottom:1em}"
+    "header p{margin:.2em 0;color:#59636e}del{background:#ffebe9;color:#82071e}"
+    "ins{background:#dafbe1;color:#116329;text-decoration:none}"
+    ".elided{color:#8c959f}.paywall,.related{font-style:italic}"
+)
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "time unknown"
+    if moment.tzinfo is None:
+        return f"{moment:%Y-%m-%d %H:%M}"
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def render_page(
+    old: Article,
+    new: Article,
+    *,
+    url: str,
+    old_version: tuple[int, datetime | None],
+    new_version: tuple[int, datetime | None],
+) -> str:
+    """A complete, self-contained HTML page of :func:`render_html` (for ``diff --html`` and a
+    web view): charset, inline CSS, no scripts; names the article and both versions
+    (number, fetch time)."""
+    esc = html.escape
+    (a, a_at), (b, b_at) = old_version, new_version
+    title = f"{clean(new.title) or url} — version {a} → {b}"
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(title)}</title>\n<style>{_PAGE_CSS}</style>\n</head>\n<body>\n"
+        f'<header>\n<p><a href="{esc(url)}">{esc(url)}</a></p>\n'
+        f"<p>version {a} ({esc(_when(a_at))}) → version {b} ({esc(_when(b_at))})</p>\n"
+        "<p><del>removed</del> <ins>added</ins></p>\n</header>\n"
+        f"{render_html(old, new)}\n</body>\n</html>\n"
+    )

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from monitor.alerts.deliver import DeliveryReport, deliver_due, idempotency_key
+from monitor.alerts.render import inert
 from monitor.alerts.targets import load_targets
 from monitor.db import session
 from monitor.models import Delivery, DeliveryStatus
@@ -56,7 +57,11 @@ def test_email_arrives_as_html_with_ins_and_del_and_a_text_alternative(
     html_body = html_part.get_content()
     assert "<del" in html_body and ">Ten people were deported.</del>" in html_body
     assert ">Twelve people were deported.</ins>" in html_body
-    assert "Twelve people were deported." in text_part.get_content()
+    text_body = text_part.get_content()
+    assert "  ~ [-Ten-]{+Twelve+} people were deported." in text_body
+    assert "https://cphpost.dk/2024-05-01/news/asylum-deal-struck/" in text_body
+    assert "idempotency" not in text_body and "idempotency" not in html_body
+    assert mail["Message-ID"] == f"<{idempotency_key(alert_id, target.key)}@example.org>"
 
 
 def test_an_email_subject_with_markup_stays_plain_text(
@@ -66,7 +71,7 @@ def test_an_email_subject_with_markup_stays_plain_text(
     add_alert(engine, load_targets(s), T0, title=SCRIPT_TITLE)
     deliver_due(engine, s, owner=OWNER, now=T0)
     (mail,) = smtp.messages
-    assert mail["Subject"] == f"Article changed: {SCRIPT_TITLE}"
+    assert mail["Subject"] == f"Article changed: {inert(SCRIPT_TITLE)}"
     html_body = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_body and "<script" not in html_body
 
@@ -82,7 +87,8 @@ def test_a_json_webhook_receives_text_and_the_idempotency_key(
     document = request.json()
     key = idempotency_key(alert_id, target.key)
     assert document["idempotency_key"] == key and request.headers["X-Idempotency-Key"] == key
-    assert document["title"] == f"Article changed: {SCRIPT_TITLE}"
+    assert document["title"] == f"Article changed: {inert(SCRIPT_TITLE)}"
+    assert key not in document["message"]
     assert "https://cphpost.dk/2024-05-01/news/asylum-deal-struck/" in document["message"]
     (delivery,) = deliveries(engine)
     assert (delivery.status, delivery.attempts, delivery.sent_at) == ("sent", 1, T0)
@@ -369,16 +375,18 @@ def test_without_targets_alerts_go_to_the_log_and_a_jsonl_file(
     assert f"alert {alert_id} [changed] Asylum deal struck https://cphpost.dk/" in caplog.text
 
 
-def test_a_delivery_to_a_target_no_longer_configured_is_retried_not_lost(
+def test_a_delivery_to_a_target_this_process_lacks_is_left_to_its_owner(
     engine: Engine, make_settings: SettingsFactory, webhook: HTTPReceiver
 ) -> None:
     old = make_settings(notify_urls=webhook.url("json", "/old"))
     add_alert(engine, load_targets(old), T0)
     new = make_settings(notify_urls=webhook.url("json", "/new"))
-    assert deliver_due(engine, new, owner=OWNER, now=T0) == DeliveryReport(retried=1)
-    (delivery,) = deliveries(engine)
-    assert "no longer configured" in (delivery.last_error or "")
-    assert webhook.requests == []
+    assert deliver_due(engine, new, owner=OWNER, now=T0) == DeliveryReport(sent=1)
+    assert [r.path for r in webhook.requests] == ["/new"]
+    pending = [d for d in deliveries(engine) if d.status == DeliveryStatus.PENDING]
+    assert [(d.target, d.attempts) for d in pending] == [(load_targets(old)[0].key, 0)]
+    assert deliver_due(engine, old, owner=OWNER, now=T0) == DeliveryReport(sent=1)
+    assert [r.path for r in webhook.requests] == ["/new", "/old"]
 
 
 def test_no_secret_reaches_the_logs_or_the_outbox_when_sends_fail(

@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
-from monitor.alerts.outbox import digest_due, enqueue, list_alerts
-from monitor.alerts.targets import Target
+from monitor.alerts.deliver import deliver_due
+from monitor.alerts.outbox import FAN_OUT_WINDOW, digest_due, enqueue, fan_out, list_alerts
+from monitor.alerts.targets import Target, load_targets
 from monitor.db import session
 from monitor.models import Delivery, DeliveryStatus
-from tests.alerts.conftest import T0
+from tests.alerts.conftest import T0, HTTPReceiver, SettingsFactory
 from tests.alerts.helpers import add_alert, alerts, deliveries, payload
 
 
@@ -86,9 +87,20 @@ def test_a_duplicate_key_does_not_abort_the_callers_transaction(engine: Engine) 
     assert [d.target for d in deliveries(engine)][-1] == "extra"
 
 
-def test_with_no_target_configured_the_alert_goes_to_the_log_target(engine: Engine) -> None:
+def test_an_alert_is_queued_without_deliveries_and_a_process_with_no_target_adds_the_log(
+    engine: Engine,
+) -> None:
     add_alert(engine, [], T0)
+    assert deliveries(engine) == []
+    assert fan_out(engine, [], T0, "ops") == 1 and fan_out(engine, [], T0, "ops") == 0
     assert [d.target for d in deliveries(engine)] == ["log"]
+
+
+def test_fan_out_routes_by_topic_and_skips_alerts_older_than_its_window(engine: Engine) -> None:
+    add_alert(engine, [], T0 - FAN_OUT_WINDOW - timedelta(seconds=1), key="change:old")
+    add_alert(engine, [], T0, key="change:new", topics=["asylum"])
+    assert fan_out(engine, DESKS, T0, "ops") == 2
+    assert sorted(d.target for d in deliveries(engine)) == ["desk-a", "desk-b"]
 
 
 def test_an_alert_no_target_subscribed_to_is_kept_without_deliveries(engine: Engine) -> None:
@@ -133,3 +145,29 @@ def test_list_alerts_filters_by_delivery_status(engine: Engine) -> None:
     assert [a.id for a, _ in list_alerts(engine, status=DeliveryStatus.FAILED)] == [first]
     assert list_alerts(engine, status=DeliveryStatus.PENDING) == []
     assert [len(ds) for _, ds in list_alerts(engine)] == [2, 2]
+
+
+def test_an_alert_queued_without_targets_reaches_every_target_of_the_delivering_process_once(
+    engine: Engine, make_settings: SettingsFactory, webhook: HTTPReceiver
+) -> None:
+    # `check URL` from a shell without CPHMON_NOTIFY_URLS, while the daemon has two targets
+    add_alert(engine, [], T0, key="change:1", topics=["asylum"])
+    daemon = make_settings(
+        notify_urls=f"{webhook.url('json', '/a')} asylum={webhook.url('json', '/b')}"
+    )
+    assert deliver_due(engine, daemon, owner="daemon", now=T0).sent == 2
+    assert deliver_due(engine, daemon, owner="daemon", now=T0 + timedelta(minutes=5)).sent == 0
+    assert sorted(r.path for r in webhook.delivered) == ["/a", "/b"]
+    assert sorted(d.target for d in deliveries(engine)) == sorted(
+        t.key for t in load_targets(daemon)
+    )
+
+
+def test_a_process_without_targets_delivers_to_the_log_and_leaves_the_rest(
+    engine: Engine, make_settings: SettingsFactory, webhook: HTTPReceiver
+) -> None:
+    add_alert(engine, [], T0, key="change:1")
+    assert deliver_due(engine, make_settings(), owner="shell", now=T0).sent == 1
+    daemon = make_settings(notify_urls=webhook.url())
+    assert deliver_due(engine, daemon, owner="daemon", now=T0).sent == 1
+    assert len(webhook.delivered) == 1

@@ -33,7 +33,10 @@ def test_headline_change(original: Article, corrected: Article) -> None:
         "Number of rejected asylum-seekers earmarked for deportation halved in two years"
     )
     assert headline.new == "Rejected asylum-seekers earmarked for deportation halved in two years"
-    assert headline.detail == "3 of 12 words changed: 'Number of rejected' → 'Rejected'"
+    assert headline.detail == (
+        "headline changed: 'Number of rejected asylum-seekers earmarked for deportation halved in"
+        " two years' → 'Rejected asylum-seekers earmarked for deportation halved in two years'"
+    )
 
 
 def test_body_change_names_the_numbers(original: Article, corrected: Article) -> None:

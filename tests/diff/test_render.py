@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
-from monitor.diff import render_html, render_unified
+from monitor.diff import render_html, render_page, render_unified
 from scrapers.article import Article
 from tests.diff.helpers import make
 
@@ -134,3 +135,22 @@ def test_html_standfirst_and_byline_only_when_changed(original: Article) -> None
 def test_html_is_wrapped_in_one_div(original: Article, corrected: Article) -> None:
     lines = render_html(original, corrected).splitlines()
     assert (lines[0], lines[-1]) == ('<div class="cphmon-diff">', "</div>")
+
+
+def test_the_page_is_a_complete_self_contained_document_naming_article_and_versions() -> None:
+    old = make(title="Asylum deal <struck>", paragraphs=("There are 550 seekers.",))
+    new = make(title="Asylum deal <struck>", paragraphs=("There are 770 seekers.",))
+    page = render_page(
+        old,
+        new,
+        url="https://cphpost.dk/2024/news/deal/",
+        old_version=(3, datetime(2024, 5, 1, 8, 0, tzinfo=UTC)),
+        new_version=(4, datetime(2024, 5, 1, 9, 30, tzinfo=UTC)),
+    )
+    assert page.startswith("<!DOCTYPE html>\n<html") and page.endswith("</html>\n")
+    assert '<meta charset="utf-8">' in page and "<style>" in page
+    assert "<script" not in page.lower() and "<link" not in page
+    assert '<a href="https://cphpost.dk/2024/news/deal/">' in page
+    assert "version 3 (2024-05-01 08:00 UTC) → version 4 (2024-05-01 09:30 UTC)" in page
+    assert "<del>550</del><ins>770</ins>" in page
+    assert "Asylum deal &lt;struck&gt;" in page
