@@ -33,6 +33,7 @@ from monitor.settings import Settings, load_settings
 from monitor.store import Claim, acquire_lease, add_candidates, claim_article, find_article
 from scrapers.article import Candidate
 from scrapers.cphpost import parse_feed, parse_listing
+from scrapers.site import load as load_site
 from tests.backfill.conftest import article_requests, article_urls, run, stored
 from tests.support.replay import ReplaySite
 
@@ -41,6 +42,8 @@ EDITED = (
     "number-of-rejected-asylum-seekers-earmarked-for-deportation-halved-in-two-years/"
 )
 NEWS_PAGES = [f"/category/news/page/{n}/" for n in (2, 3, 4)]
+
+CPHPOST = load_site("cphpost")
 
 
 def day_of(url: str) -> date:
@@ -321,18 +324,20 @@ def test_an_article_known_under_an_alias_is_not_stored_twice(
 
 def test_the_publication_day_comes_from_the_url_before_the_source_dates() -> None:
     late = datetime(2030, 1, 1, tzinfo=UTC)
-    assert article_day(Candidate("http://x/2016-02-06/news/a/", "sitemap", lastmod=late)) == date(
-        2016, 2, 6
+    assert article_day(
+        Candidate("http://x/2016-02-06/news/a/", "sitemap", lastmod=late), CPHPOST
+    ) == date(2016, 2, 6)
+    assert article_day(Candidate("http://x/news/a/", "feed", published=late), CPHPOST) == date(
+        2030, 1, 1
     )
-    assert article_day(Candidate("http://x/news/a/", "feed", published=late)) == date(2030, 1, 1)
-    assert article_day(Candidate("http://x/news/a/", "feed")) is None
+    assert article_day(Candidate("http://x/news/a/", "feed"), CPHPOST) is None
 
 
 def test_the_range_is_inclusive_and_an_undated_article_is_kept() -> None:
     cand = Candidate("http://x/2016-02-06/news/a/", "sitemap")
-    assert in_range(cand, date(2016, 2, 6), date(2016, 2, 6))
-    assert not in_range(cand, date(2016, 2, 7), None)
-    assert in_range(Candidate("http://x/news/a/", "feed"), date(2030, 1, 1), None)
+    assert in_range(cand, date(2016, 2, 6), date(2016, 2, 6), CPHPOST)
+    assert not in_range(cand, date(2016, 2, 7), None, CPHPOST)
+    assert in_range(Candidate("http://x/news/a/", "feed"), date(2030, 1, 1), None, CPHPOST)
 
 
 def test_stored_means_a_version_or_a_confirmed_deletion_checked_since_lastmod() -> None:
