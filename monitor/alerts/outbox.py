@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from monitor.alerts.targets import LOG_TARGET, Target, route
 from monitor.db import session
-from monitor.models import Alert, Delivery
+from monitor.models import Alert, Delivery, State
 
 
 def enqueue(
@@ -81,12 +81,15 @@ def fan_out(engine: Engine, targets: Sequence[Target], now: datetime, ops_tag: s
     none configured, :data:`LOG_TARGET`); returns how many. Idempotent and safe to race: the
     unique (alert, target) index decides, a losing insert is rolled back to a savepoint.
 
-    Only alerts created within :data:`FAN_OUT_WINDOW` are considered, so a target added to
-    the configuration is not sent the whole history.
+    A target gets the alerts created since it was first configured in any process (a small
+    registry in the ``state`` table), so a target added to the configuration is not sent the
+    history; an alert queued while no process with that target ran is still sent. Only alerts
+    created within :data:`FAN_OUT_WINDOW` are considered at all.
     """
     chosen = list(targets) or [LOG_TARGET]
     added = 0
     with session(engine) as db:
+        since = _first_seen(db, chosen, now)
         recent = db.exec(
             select(Alert.id, Alert.kind, Alert.topics, Alert.created_at).where(
                 col(Alert.created_at) >= now - FAN_OUT_WINDOW
@@ -102,7 +105,7 @@ def fan_out(engine: Engine, targets: Sequence[Target], now: datetime, ops_tag: s
         )
         for alert_id, kind, topics, created_at in recent:
             for target in route(chosen, kind, list(topics or []), ops_tag):
-                if (alert_id, target.key) in have:
+                if (alert_id, target.key) in have or _aware(created_at) < since[target.key]:
                     continue
                 try:
                     with db.begin_nested():
@@ -118,6 +121,33 @@ def fan_out(engine: Engine, targets: Sequence[Target], now: datetime, ops_tag: s
                 except IntegrityError:
                     continue
     return added
+
+
+TARGETS_STATE = "delivery_targets"  # target key → when a process first delivered to it
+# A target new to the registry counts from when this process started, so the alerts that its
+# own first checks queue (run --once: checks, then delivery) are its too.
+PROCESS_STARTED = datetime.now(UTC)
+
+
+def _first_seen(db: Session, targets: Sequence[Target], now: datetime) -> dict[str, datetime]:
+    """When each target was first configured, registering the new ones as of ``now``."""
+    row = db.get(State, TARGETS_STATE)
+    known = dict(row.value) if row is not None else {}
+    start = min(now, PROCESS_STARTED).isoformat()
+    missing = {t.key: start for t in targets if t.key not in known}
+    if missing:
+        known.update(missing)
+        if row is None:
+            row = State(key=TARGETS_STATE, value=known)
+        else:
+            row.value = known  # a new dict: the JSON column sees the change
+        db.add(row)
+        db.flush()
+    return {t.key: _aware(datetime.fromisoformat(known[t.key])) for t in targets}
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def digest_due(now: datetime, window: float) -> datetime:
