@@ -235,8 +235,10 @@ def round_trips(origin: str, url: str, data_dir: Path, n: int, **settings: Any) 
     """Check every article once in this process; round trips per check by stage."""
     import monitor.check as check_module
     import monitor.daemon as daemon_module
-    from monitor.daemon import Daemon, make_context
+    import monitor.runtime as runtime_module
+    from monitor.daemon import Daemon
     from monitor.db import engine_for
+    from monitor.runtime import make_context
     from monitor.settings import load_settings
 
     values: dict[str, Any] = {
@@ -258,7 +260,7 @@ def round_trips(origin: str, url: str, data_dir: Path, n: int, **settings: Any) 
     patches = {
         (daemon_module, "claim_due"): "claim",
         (daemon_module, "renew_claim"): "renew",
-        (daemon_module, "reserve_slot"): "rate limit",
+        (runtime_module, "reserve_slot"): "rate limit",
         (daemon_module, "record_cycle"): "health",
         (check_module, "record"): "record",
     }

@@ -41,9 +41,9 @@ SMOKES: dict[str, Smoke] = {
     "classify.py": Smoke(
         (),
         (
-            rf"^dev\.jsonl: 33 articles, {NUMBER} articles/s$",
-            rf"^  relevance  P {NUMBER}  R {NUMBER}  F1 {NUMBER}$",
-            rf"^  topics     P {NUMBER}  R {NUMBER}  micro-F1 {NUMBER}$",
+            rf"^dev\.jsonl: {NUMBER} articles/s \(CPU time\)$",
+            rf"^dev\.jsonl +33 articles  relevance P {NUMBER} R {NUMBER} F1 {NUMBER}  "
+            rf"negatives flagged \d+/\d+  hard \d+/\d+  topics P {NUMBER} R {NUMBER} F1 {NUMBER}$",
         ),
     ),
     "daemon.py": Smoke(
@@ -68,6 +68,15 @@ SMOKES: dict[str, Smoke] = {
             rf"^ratio p50 +{NUMBER} ",
         ),
     ),
+    "web.py": Smoke(
+        ("--versions", "60", "--per-article", "3", "--requests", "3"),
+        (
+            r"^built 20 articles, 60 versions in ",
+            rf"^/ +{NUMBER} +{NUMBER}$",
+            rf"^article \(diff\) +{NUMBER} +{NUMBER}$",
+            rf"^search +{NUMBER} +{NUMBER}$",
+        ),
+    ),
     "scale.py": Smoke(
         ("--articles", "20", "--workers", "1", "--rounds", "1"),
         (
@@ -90,6 +99,9 @@ def test_every_bench_has_a_smoke_run() -> None:
     assert sorted(p.name for p in BENCH.glob("*.py")) == sorted(SMOKES)
 
 
+TARGET_MISSED = 3  # bench/extract.py's exit code for a missed target
+
+
 def _run(name: str) -> str:
     result = subprocess.run(
         [sys.executable, str(BENCH / name), *SMOKES[name].args],
@@ -98,7 +110,11 @@ def _run(name: str) -> str:
         text=True,
         timeout=600,
     )
-    assert result.returncode == 0, f"{name} exited {result.returncode}:\n{result.stderr[-4000:]}"
+    # 3: the bench ran and printed its figures but missed a speed target, which on a loaded
+    # machine says nothing of the code; a crash (traceback, exit 1) or anything else fails
+    assert result.returncode in (0, TARGET_MISSED), (
+        f"{name} exited {result.returncode}:\n{result.stderr[-4000:]}"
+    )
     return result.stdout
 
 
@@ -120,7 +136,8 @@ def test_the_backfill_bench_times_every_stage() -> None:
     stages = dict(
         (stage, float(ms)) for ms, stage in re.findall(r"^ +([\d.]+) ms  (.+)$", out, re.MULTILINE)
     )
-    assert len(stages) >= 5, out
+    # the stages the backfill's Timings hook reports
+    assert {"plan_batch", "prepare inline (extract, classify)", "record: batches"} <= set(stages)
     # a stage at 0 is a wrapper on a name the backfill no longer calls
     assert [stage for stage, ms in stages.items() if ms <= 0] == [], out
 

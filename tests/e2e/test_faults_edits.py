@@ -66,10 +66,30 @@ NEW_SENTENCE = "Updated figures show the number has since doubled to 400."
 CORRECTION = (
     "<p>Correction: an earlier version of this article gave the wrong month for the figures.</p>"
 )
-MIGRATION_PARAGRAPH = (
+MIGRATION_PARAGRAPHS = (
     "<p>The government also wants to tighten asylum rules and speed up the deportation of "
-    "rejected asylum seekers, the immigration minister said.</p>"
+    "rejected asylum seekers, the immigration minister said.</p>\n"
+    "<p>Under the plan, rejected asylum seekers would be moved to a deportation centre within "
+    "30 days.</p>\n"
 )
+UKRAINE_HEADLINE = "Huge majority of Danes support sending weapons to Ukraine"
+MIGRATION_HEADLINE = "Danes back weapons for Ukraine, and stricter asylum rules"
+
+
+def _turned_to_migration(html: str) -> str:
+    """The story is rewritten to be about asylum: headline and lead (a paragraph added at the
+    end is a passing mention, which the classifier rightly does not count as the subject)."""
+    html = html.replace(
+        UKRAINE_HEADLINE, "Danes back weapons for Ukraine, and stricter asylum rules"
+    )
+    new, count = re.subn(
+        r'(<div class="entry-content">\n)',
+        lambda m: m.group(1) + MIGRATION_PARAGRAPHS,
+        html,
+        count=1,
+    )
+    assert count == 1, "no .entry-content to edit"
+    return new
 
 
 @dataclass(frozen=True)
@@ -112,8 +132,8 @@ CASES: dict[str, Case] = {
     ),
     "relevance-gained": Case(
         "/2023-02-19/news/huge-majority-of-danes-support-sending-weapons-to-ukraine/",
-        _rewrite(lambda h: in_body(h, MIGRATION_PARAGRAPH)),
-        ["relevance_gained"], 1, ["body"],
+        _rewrite(_turned_to_migration),
+        ["relevance_gained"], 1, ["headline", "body"],
     ),
     "furniture-only": Case(  # the site's later recording: age notice, teasers, prices, ads
         FURNITURE_ONLY, lambda site, path: site.use_version(path), [], 0, ["new"],
