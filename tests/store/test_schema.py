@@ -11,6 +11,17 @@ from sqlmodel import SQLModel
 import monitor.models  # noqa: F401  (registers the tables)
 from monitor.db import alembic_config, head_revision
 
+# Indexes on an expression, which a model cannot declare: made by their migration only.
+EXPRESSION_INDEXES = {"ix_version_search"}  # 0004_search: PostgreSQL full text (monitor/web)
+
+
+def _expression_index(difference: object) -> bool:
+    return (
+        isinstance(difference, tuple)
+        and difference[0] == "remove_index"
+        and difference[1].name in EXPRESSION_INDEXES
+    )
+
 
 def test_the_migrations_form_one_line_of_revisions() -> None:
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
@@ -23,6 +34,8 @@ def test_a_database_at_head_has_exactly_the_models_tables_and_columns(engine: En
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
         assert context.get_current_revision() == head_revision()
-        differences = compare_metadata(context, SQLModel.metadata)
+        differences = [
+            d for d in compare_metadata(context, SQLModel.metadata) if not _expression_index(d)
+        ]
 
     assert differences == []

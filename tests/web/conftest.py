@@ -19,13 +19,13 @@ from sqlmodel import col, select
 from starlette.testclient import TestClient
 
 from monitor.alerts.targets import load_targets
-from monitor.check import Context, record
+from monitor.check import Context, Prepared, record
 from monitor.classify import load_rules
 from monitor.db import engine_for, session, upgrade
 from monitor.fetch import Fetcher, FetchResult
 from monitor.models import Article
 from monitor.settings import Settings, load_settings
-from monitor.store import add_candidates, claim_article, find_article
+from monitor.store import Claim, add_candidates, claim_article, find_article
 from monitor.web.app import create_app
 from monitor.web.db import open_readonly
 from scrapers.article import Article as Page
@@ -71,7 +71,9 @@ def _fetch(ctx: Context, url: str, got: Page | None, at: datetime, status: int =
     claim = claim_article(ctx.engine, article_id, "w", 60, now=at)
     assert claim is not None
     result = FetchResult(url, url, status=status, etag=f'"{at.timestamp()}"')
-    return record(ctx, claim, result, got, at).outcome
+    assert isinstance(claim, Claim)  # not held by another worker
+    prepared = Prepared(got) if got is not None else None
+    return record(ctx, claim, result, prepared, at).outcome
 
 
 def context(settings: Settings) -> Context:
