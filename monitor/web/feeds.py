@@ -23,8 +23,8 @@ from sqlmodel import Session, col
 
 from monitor.alerts import OPS_KINDS
 from monitor.alerts.render import label, one_line, safe_link
+from monitor.alerts.render.view import topic_words
 from monitor.models import Alert, Change, Version
-from monitor.web.params import topic_words
 from monitor.web.queries import as_columns, json_list_has
 
 ATOM = "http://www.w3.org/2005/Atom"

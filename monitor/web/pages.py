@@ -8,8 +8,9 @@ from typing import Any
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
+from monitor.alerts.render.view import topic_words
 from monitor.diff import Diff
-from monitor.web.params import BadRequest, parse_int, topic_words
+from monitor.web.params import BadRequest, parse_int
 from monitor.web.queries import ArticleView, TimelineEntry, article_view, version_data
 from monitor.web.render import Section, compare
 from scrapers.article import Article as Page

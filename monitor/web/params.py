@@ -18,11 +18,6 @@ class BadRequest(Exception):
     """A query parameter the view cannot use; the message says which and why."""
 
 
-def topic_words(topic: str) -> str:
-    """``immigration_statistics`` → ``immigration statistics``: topics as a reader says them."""
-    return topic.replace("_", " ")
-
-
 def check_topic(value: str) -> str:
     if not _TOPIC.match(value):
         raise BadRequest(f"topic {value[:40]!r} is not a topic name such as asylum")
