@@ -22,7 +22,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from selectolax.lexbor import LexborNode
 
 from tests.support.pages import CET
-from tests.support.replay import FIXTURES_DIR, ReplaySite
+from tests.support.replay import FIXTURES_DIR, ReplaySite, densest
 from tests.support.waiting import wait_until
 
 MANIFEST = json.loads((FIXTURES_DIR / "manifest.json").read_text("utf-8"))
@@ -424,7 +424,6 @@ def test_xml_bomb_and_xxe(replay_site: ReplaySite, client: httpx.Client, path: s
 def test_request_log_count_and_rate(replay_site: ReplaySite, client: httpx.Client) -> None:
     for _ in range(5):
         client.get(replay_site.url("/feed/"), headers={"User-Agent": "cphpost-monitor/test"})
-    time.sleep(1.05)
     client.get(replay_site.url(ARTICLE))
     client.head(replay_site.url(ARTICLE))
     log = replay_site.requests
@@ -435,14 +434,22 @@ def test_request_log_count_and_rate(replay_site: ReplaySite, client: httpx.Clien
     assert log[0].headers["user-agent"] == "cphpost-monitor/test"
     assert replay_site.count("/feed/") == 5 and replay_site.count("/20*") == 2
     assert replay_site.count("*", method="HEAD") == 1
-    assert replay_site.max_rate(1.0) == 5
-    assert replay_site.max_rate(2.0) == 7
-    assert replay_site.max_rate(1.0, pattern="/20*") == 2
+    assert replay_site.max_rate(3600.0) == 7
+    assert replay_site.max_rate(3600.0, pattern="/20*") == 2
     assert replay_site.wait_for("/feed/", 5, timeout=0.1) == 5
     with pytest.raises(TimeoutError):
         replay_site.wait_for("/feed/", 6, timeout=0.1)
     replay_site.reset_log()
     assert replay_site.requests == [] and replay_site.max_rate() == 0
+
+
+def test_the_densest_window_counts_times_in_a_half_open_window() -> None:
+    bursts = [0.0, 0.1, 0.2, 0.3, 0.4, 1.45, 1.5]
+    assert densest(bursts, 1.0) == 5
+    assert densest(bursts, 2.0) == 7
+    assert densest(bursts[5:], 1.0) == 2
+    assert densest([0.0, 1.0], 1.0) == 1  # the window's end is open
+    assert densest([], 1.0) == 0
 
 
 def test_stop_refuses_and_restart_keeps_the_port(client: httpx.Client) -> None:
@@ -547,4 +554,4 @@ def test_main_serves_until_interrupted(stop: signal.Signals) -> None:
         assert r.status_code == 200 and r.text.count("<item>") == 5
     finally:
         proc.send_signal(stop)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=60) == 0  # generous: a loaded machine stops threads slowly

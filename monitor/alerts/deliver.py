@@ -29,7 +29,7 @@ from sqlalchemy import CursorResult, Engine, or_, update
 from sqlmodel import col, select
 
 from monitor.alerts import AlertKind
-from monitor.alerts.outbox import fan_out
+from monitor.alerts.outbox import fan_out, idempotency_key
 from monitor.alerts.render import (
     Format,
     Message,
@@ -89,11 +89,6 @@ class _Claimed:
     @property
     def key(self) -> str:
         return idempotency_key(self.alert_id, self.target)
-
-
-def idempotency_key(alert_id: int, target: str) -> str:
-    """The same for every attempt of one alert to one target, so receivers can deduplicate."""
-    return f"alert-{alert_id}-{target}"
 
 
 def lease_seconds(settings: Settings) -> float:

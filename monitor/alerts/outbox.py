@@ -24,6 +24,11 @@ from monitor.db import session
 from monitor.models import Alert, Delivery, State
 
 
+def idempotency_key(alert_id: int, target: str) -> str:
+    """The same for every attempt of one alert to one target, so receivers can deduplicate."""
+    return f"alert-{alert_id}-{target}"
+
+
 def enqueue(
     db: Session,
     targets: Sequence[Target],

@@ -13,8 +13,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from monitor.alerts.deliver import idempotency_key, send_test
-from monitor.alerts.outbox import list_alerts
+from monitor.alerts.outbox import idempotency_key, list_alerts
 from monitor.alerts.render import one_line
 from monitor.alerts.targets import LOG_TARGET, TargetError, load_targets, redact
 from monitor.cli.common import UserError, console, console_err, open_store, settings
@@ -35,6 +34,10 @@ def test_command(
     ] = None,
 ) -> None:
     """Send a test notification to every target and show each result (exit 1 if any failed)."""
+    # Imported here: sending pulls in apprise's plugins and requests (~0.3 s), which every
+    # other command would otherwise pay at start-up.
+    from monitor.alerts.deliver import send_test
+
     s = settings()
     try:
         results = send_test(s, tag)

@@ -12,7 +12,6 @@ from rich.table import Table
 from monitor.alerts.targets import TargetError
 from monitor.classify import RulesError
 from monitor.cli.common import UserError, console, open_store, settings
-from monitor.daemon import AlreadyRunning, Daemon
 from monitor.db import DatabaseError
 from monitor.logs import setup_logging
 from monitor.status import read_status
@@ -31,6 +30,10 @@ def run_command(
     Defaults: SQLite in the data directory, feeds every 10 minutes, at most 1 request per
     second to the site. Run `cphpost-monitor db upgrade` once before the first start.
     """
+    # Imported here: the daemon pulls in every sender (apprise's plugins, requests: ~0.3 s)
+    # that the other commands would otherwise pay at start-up.
+    from monitor.daemon import AlreadyRunning, Daemon
+
     s = settings()
     setup_logging(s)
     open_store(s)

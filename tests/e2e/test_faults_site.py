@@ -40,7 +40,7 @@ from tests.e2e.test_faults_common import (
 )
 from tests.support import pages
 from tests.support.pages import ArticleSpec
-from tests.support.replay import RSS, LoggedRequest, ReplaySite
+from tests.support.replay import RSS, LoggedRequest, ReplaySite, densest
 from tests.support.sinks import WebhookSink
 
 MAX_ATTEMPTS = int(FAST["CPHMON_MAX_RETRIES"]) + 1  # one logical fetch: first try + retries
@@ -258,7 +258,7 @@ def test_the_rate_limit_holds_while_faults_cause_retries(article_campaign: Campa
     assert len(requests) > 3 * RATE_LIMIT  # enough traffic for the limit to matter
     # The limiter spaces requests 1/RATE_LIMIT s apart, so a 1 s window can hold RATE_LIMIT + 1
     # of them when the first and last sit on its edges: that one boundary request is tolerated.
-    assert _max_rate([r.time for r in requests]) <= RATE_LIMIT + 1
+    assert densest([r.time for r in requests]) <= RATE_LIMIT + 1
 
 
 def test_faults_never_crash_the_run_or_delete_anything(article_campaign: Campaign) -> None:
@@ -267,16 +267,6 @@ def test_faults_never_crash_the_run_or_delete_anything(article_campaign: Campaig
     assert article_campaign.gone_after_fault == suspected  # noted, not concluded (see above)
     assert article_campaign.gone_after_recovery == []
     assert set(article_campaign.recorded_versions) == {1}  # the untouched recordings: no versions
-
-
-def _max_rate(times: list[float], window: float = 1.0) -> int:
-    times = sorted(times)
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while t - times[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 # Feeds: every fault kind on its own feed, all read in one run ----------------------------------

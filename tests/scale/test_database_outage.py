@@ -28,7 +28,10 @@ from tests.support.sinks import WebhookSink
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 RATE_LIMIT = 10.0
-OUTAGE = 4.0  # seconds without a database: the fault injected, ~40 requests if it failed open
+# The outage lasts until the worker has tried to reach the database this many times and been
+# refused: rounds observed, not seconds slept, so a loaded machine tests as much as a quiet one
+# (each round would have sent requests had the worker failed open).
+OUTAGE_ROUNDS = 3
 # Requests that may still reach the site after the cut: those whose rate-limit slot was
 # reserved before it, at most one per fetch slot (concurrency, 2 by default) plus the feed
 # and the sitemap jobs. Counted, not timed: a loaded machine may send them late.
@@ -46,6 +49,8 @@ class CuttableProxy:
         self.up = threading.Event()
         self.up.set()
         self.closing = threading.Event()
+        self.refused = 0  # connections refused while cut
+        self._refusals = threading.Condition()
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._thread = threading.Thread(target=self._accept, daemon=True)
@@ -62,6 +67,9 @@ class CuttableProxy:
                 return
             if not self.up.is_set():
                 client.close()
+                with self._refusals:
+                    self.refused += 1
+                    self._refusals.notify_all()
                 continue
             try:
                 server = socket.create_connection(self.upstream, timeout=5)
@@ -83,6 +91,8 @@ class CuttableProxy:
                 sock.shutdown(socket.SHUT_RDWR)
 
     def cut(self) -> None:
+        with self._refusals:
+            self.refused = 0
         self.up.clear()
         with self._lock:
             conns, self._open = list(self._open), set()
@@ -93,6 +103,12 @@ class CuttableProxy:
 
     def restore(self) -> None:
         self.up.set()
+
+    def wait_refused(self, n: int, timeout: float) -> None:
+        """Block until ``n`` connections were refused since the last :meth:`cut`."""
+        with self._refusals:
+            if not self._refusals.wait_for(lambda: self.refused >= n, timeout):
+                raise TimeoutError(f"{self.refused} of {n} connections refused in {timeout} s")
 
     def close(self) -> None:
         self.closing.set()
@@ -141,7 +157,7 @@ def test_a_worker_survives_a_database_outage_and_sends_nothing_meanwhile(
         proxy.cut()
         cut_at = time.monotonic()
         site.edit(target.path, _edit)
-        time.sleep(OUTAGE)
+        proxy.wait_refused(OUTAGE_ROUNDS, timeout=120)
         assert worker.poll() is None, "the worker exited when the database went away"
         late = [(round(r.time - cut_at, 2), r.path) for r in site.requests if r.time > cut_at]
         assert len(late) <= IN_FLIGHT, f"requests without a database (no slot to reserve): {late}"

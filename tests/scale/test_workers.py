@@ -35,7 +35,7 @@ from sqlmodel import col, select
 from monitor.models import Article, DeliveryStatus, FetchLog
 from tests.dbs import pg_schema_url
 from tests.e2e.harness import Monitor, more_rounds, wait_until
-from tests.support.replay import LoggedRequest, ReplaySite
+from tests.support.replay import LoggedRequest, ReplaySite, densest
 from tests.support.sinks import WebhookSink
 from tests.support.waiting import wait_for_more
 
@@ -43,6 +43,7 @@ pytestmark = pytest.mark.e2e
 
 N_ARTICLES = 300
 RATE_LIMIT = 10.0  # requests per second to the site, all workers together: ~30 s per pass
+FETCH_CONCURRENCY = 2  # CPHMON_CONCURRENCY's default: fetches in flight per worker
 RECHECK = 10.0  # every article is due again this long after its check ("*:10s")
 JITTER = 0.1  # schedule.next_check spreads due times by ±10 %
 LEASE = 4.0  # seconds a claim lasts; a killed worker's claims come back after this
@@ -202,7 +203,7 @@ def test_workers_share_the_work_alert_once_and_stay_within_the_rate_limit(setup:
     # together, the feeds and the sitemap read by one worker per interval (not by each).
     requests = site.requests
     _assert_one_fetch_per_window(loaded_requests + requests, set(orphans))
-    _assert_within_rate_limit(requests)
+    _assert_within_rate_limit(requests, setup.workers)
     assert site.max_rate(1.0) <= RATE_LIMIT + 2, _densest_second(requests)
     ran_for = stopped_at - requests[0].time  # upper bounds only: a slow machine polls less
     assert 1 <= site.count("/feed/") <= ran_for / (0.8 * POLL) + 1
@@ -306,22 +307,22 @@ def _densest_second(requests: list[LoggedRequest]) -> str:
     )
 
 
-def _assert_within_rate_limit(requests: list[LoggedRequest]) -> None:
-    """At most ``RATE_LIMIT + 1`` requests in any second (+1: one on the window's edge), and
-    one more while a worker is starting (the second around its robots.txt request).
+def _assert_within_rate_limit(requests: list[LoggedRequest], workers: int) -> None:
+    """The shared limit holds as the site sees it: ``RATE_LIMIT`` per second, with room for
+    the requests in flight, over a short and a long window.
 
-    Why the exception: a starting worker opens new connections, and the replay server (Python,
-    one thread per connection, sharing this test's GIL on two loaded cores) logs a request on a
-    new connection 20-60 ms after it left, against 1-3 ms on a kept-alive one; that jitter can
-    move one request into the next second of the log. Traced in the workers, every request left
-    within 1-4 ms of its reserved slot, slots exactly 1/RATE_LIMIT apart.
+    The limiter spaces reserved slots exactly 1/RATE_LIMIT apart (traced in the workers: every
+    request left within 1-4 ms of its slot), but the site logs arrivals, and on two loaded cores
+    a stalled worker or server thread can deliver the requests of several slots at once. At
+    most one per fetch slot of every worker can be held back like that, so a window may hold
+    that many more (+1: one on the window's edge). A limiter that failed open would send
+    ``workers`` times the rate, which the 5 s window shows far beyond that allowance.
     """
-    ordered = sorted(r.time for r in requests)
-    starts = [r.time for r in requests if r.path == "/robots.txt"]
-    for i, t in enumerate(ordered):
-        count = bisect.bisect_left(ordered, t + 1.0) - i
-        starting = any(t - 1.0 <= s <= t + 1.0 for s in starts)
-        assert count <= RATE_LIMIT + (2 if starting else 1), _densest_second(requests)
+    in_flight = workers * FETCH_CONCURRENCY
+    times = [r.time for r in requests]
+    for window in (1.0, 5.0):
+        allowed = RATE_LIMIT * window + 1 + in_flight
+        assert densest(times, window) <= allowed, _densest_second(requests)
 
 
 def _assert_one_fetch_per_window(requests: list[LoggedRequest], orphans: set[str]) -> None:

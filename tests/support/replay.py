@@ -67,6 +67,14 @@ FAULT_KINDS = frozenset(
 INVALID_UTF8 = b"\xff\xfe\xc3\x28\xa0\xa1\xe2\x28\xa1\xf0\x28\x8c\xbc"
 
 
+def densest(times: Sequence[float], window_s: float = 1.0) -> int:
+    """Most of ``times`` inside any half-open window ``[t, t + window_s)``: a rate limit's proof."""
+    ordered = sorted(times)
+    return max(
+        (bisect.bisect_left(ordered, t + window_s) - i for i, t in enumerate(ordered)), default=0
+    )
+
+
 class LoggedRequest(NamedTuple):
     """One request as the site saw it; headers have lower-case names."""
 
@@ -643,10 +651,7 @@ class ReplaySite:
 
     def max_rate(self, window_s: float = 1.0, pattern: str = "*") -> int:
         """Most requests that arrived within any ``window_s`` seconds: to check rate limits."""
-        times = sorted(r.time for r in self._matching(pattern, None))
-        return max(
-            (bisect.bisect_left(times, t + window_s) - i for i, t in enumerate(times)), default=0
-        )
+        return densest([r.time for r in self._matching(pattern, None)], window_s)
 
     def wait_for(self, pattern: str = "*", n: int = 1, timeout: float = 10.0) -> int:
         """Block until ``n`` requests matched ``pattern``; the count, or TimeoutError."""
