@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine, bindparam, or_, update
 from sqlmodel import Session, col, select
 
 from monitor.db import session
@@ -148,9 +148,15 @@ def mark_edited(db: Session, candidates: Sequence[Candidate]) -> int:
             if _newer(lastmod, hint) and _newer(lastmod, checked):
                 edited.append({"b_id": article_id, "b_hint": lastmod})
     if edited:
+        # Checked again in the UPDATE itself: a worker may have recorded a check of the
+        # article since it was read above (PostgreSQL, READ COMMITTED), and must not be
+        # sent back for a page it fetched a moment ago.
+        unchecked_since = or_(
+            col(Article.last_checked).is_(None), col(Article.last_checked) < bindparam("b_hint")
+        )
         stmt = (
             update(Article)
-            .where(col(Article.id) == bindparam("b_id"))
+            .where(col(Article.id) == bindparam("b_id"), unchecked_since)
             .values(lastmod_hint=bindparam("b_hint"), next_check_at=EDITED_DUE)
         )
         db.connection().execute(stmt, edited)

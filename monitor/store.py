@@ -116,14 +116,31 @@ def add_candidates(db: Session, candidates: Iterable[Candidate], now: datetime) 
             or not _newer(cand.lastmod, article.lastmod_hint)
         ):
             continue
-        article.lastmod_hint = cand.lastmod
         unseen = article.last_checked is None or _newer(cand.lastmod, article.last_checked)
-        if unseen and article.next_check_at > now:
-            article.next_check_at = now
-            pulled += 1
-        db.add(article)
-    db.flush()
+        pull = unseen and article.next_check_at > now
+        # One conditional UPDATE, not a write of the row as read: a worker may have recorded
+        # a check since (PostgreSQL, READ COMMITTED), and that check's schedule must stand.
+        pulled += pull_forward(db, article.id, cand.lastmod, now if pull else None)
     return AddResult(new, pulled)
+
+
+def pull_forward(
+    db: Session, article_id: int | None, lastmod: datetime, due: datetime | None
+) -> int:
+    """Note ``lastmod`` as the article's hint and, with ``due``, make it due then unless it was
+    checked after ``lastmod`` or is due sooner; 1 when it was pulled forward."""
+    hint = update(Article).where(col(Article.id) == article_id).values(lastmod_hint=lastmod)
+    db.execute(hint)
+    if due is None:
+        return 0
+    unchecked = or_(col(Article.last_checked).is_(None), col(Article.last_checked) < lastmod)
+    stmt = (
+        update(Article)
+        .where(col(Article.id) == article_id, unchecked, col(Article.next_check_at) > due)
+        .values(next_check_at=due)
+        .returning(col(Article.id))
+    )
+    return len(db.execute(stmt).all())
 
 
 def _insert_new_articles(db: Session) -> Any:
