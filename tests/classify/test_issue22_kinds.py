@@ -75,3 +75,19 @@ def test_the_attachment_rule_is_family_reunification() -> None:
     assert result.relevant
     assert next(iter(result.topics)) == "family_reunification"
     assert any(e.term == "attachment rule" and e.field == "title" for e in result.evidence)
+
+
+def test_people_smuggling_is_undocumented_as_well_as_border_control() -> None:
+    result = classify(
+        "Three charged with people smuggling at the German border",
+        "Migrants were hidden in a lorry",
+        [
+            "Police charged three men with people smuggling after finding eight migrants in a "
+            "lorry at Padborg.",
+            "The migrants had no papers and had paid to be driven to Sweden.",
+        ],
+    )
+    assert result.relevant
+    assert {"border_control", "undocumented"} <= set(result.topics)
+    smuggling = {e.topic for e in result.evidence if e.term == "people smuggling"}
+    assert smuggling == {"border_control", "undocumented"}
