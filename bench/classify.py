@@ -7,10 +7,12 @@ tuned with and the seeded third held out from tuning (``holdout.txt``, never loo
 tuning). Then k-fold cross-validation over all the files pooled (folds by article; the fitted
 settings chosen without the held-out fold: ``monitor/classify/crossval.py``). ``--baseline
 OLD.toml`` lists every article whose verdict or topics differ between old and current rules;
-``--errors`` lists every wrong decision with its evidence and measures.
+``--errors`` lists every wrong decision with its evidence and measures. The cross-validation
+also fits the learned alternative (logistic regressions over the measures, ``learned.py``) inside
+each fold and prints its held-out figure beside the rules' and fold 0's weights.
 
     .venv/bin/python bench/classify.py [--labels FILE ...] [--rules FILE [--mode replace]]
-                                       [--baseline OLD.toml] [--errors] [--cv K] [--seed N]
+                                       [--baseline OLD.toml] [--errors] [--cv K] [--seed N] [--l2 X]
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ from monitor.classify import (  # noqa: E402
     evaluate_labels,
     load_rules,
 )
-from monitor.classify.crossval import Article, cross_validate  # noqa: E402
+from monitor.classify.crossval import (  # noqa: E402
+    Article,
+    cross_validate,
+    cross_validate_learned,
+)
+from monitor.classify.learned import describe  # noqa: E402
 
 LABELS = ROOT / "tests/fixtures/labels"
 Row = dict[str, Any]
@@ -126,6 +133,7 @@ def main() -> None:
     parser.add_argument("--errors", action="store_true", help="list wrong decisions")
     parser.add_argument("--cv", type=int, default=5, help="folds (0: no cross-validation)")
     parser.add_argument("--seed", type=int, default=22, help="seed of the fold assignment")
+    parser.add_argument("--l2", type=float, default=1.0, help="L2 penalty of the learned models")
     args = parser.parse_args()
     rules = load_rules(args.rules, args.mode)
     paths = args.labels or [LABELS / "dev.jsonl", LABELS / "extra.jsonl"]
@@ -152,6 +160,13 @@ def main() -> None:
         print(line(f"{args.cv}-fold CV (seed {args.seed})", cv.evaluation))
         for i, chosen in enumerate(cv.chosen):
             print(f"    fold {i}: " + ", ".join(f"{k} {v:g}" for k, v in chosen.items()))
+        # The learned alternative (monitor/classify/learned.py), refitted inside the same folds.
+        lv = cross_validate_learned(articles, rules, k=args.cv, seed=args.seed, l2=args.l2)
+        print(line("  learned (logistic)", lv.evaluation))
+        first = lv.models[0]
+        for name, model in (("relevance", first.relevance), ("topics", first.topics)):
+            weights = ", ".join(f"{k} {v:+.2f}" for k, v in describe(model).items())
+            print(f"    fold 0 {name}: bias {model.bias:+.2f}, {weights}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ verdict carries the :class:`Measures` that decided it (where the evidence sits, 
 text it covers), so an alert can say why it was sent. docs/classifier.md has the method.
 
 Modules: ``results`` (the values), ``schema`` (the rules file's shape), ``terms`` and ``rules``
-(loading and compiling), ``index`` (the prefilter), ``matching``, ``scoring``, ``evaluation``.
+(loading and compiling), ``index`` (the prefilter), ``matching``, ``scoring``, ``evaluation``,
+``crossval`` (cross-validation) and ``learned`` (a logistic alternative measured against the
+rules, not used by :func:`classify`).
 """
 
 from monitor.classify.evaluation import (

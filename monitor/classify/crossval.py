@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from monitor.classify.evaluation import Evaluation, Label, evaluate_labels
+from monitor.classify.learned import Learned, train
 from monitor.classify.matching import Matched, match_article
 from monitor.classify.results import Classification
 from monitor.classify.rules import Rules
@@ -120,4 +121,48 @@ def cross_validate(
     return CrossValidation(k, seed, evaluate_labels(pairs), tuple(chosen))
 
 
-__all__ = ["Article", "CrossValidation", "cross_validate", "folds"]
+@dataclass(frozen=True)
+class LearnedValidation:
+    """The pooled held-out evaluation of the learned models and each fold's fitted models."""
+
+    k: int
+    seed: int
+    evaluation: Evaluation
+    models: tuple[Learned, ...]
+
+
+def cross_validate_learned(
+    articles: Sequence[Article], rules: Rules, k: int = 5, seed: int = 22, l2: float = 1.0
+) -> LearnedValidation:
+    """The same folds as :func:`cross_validate`: both logistic models are fitted on each fold's
+    training articles (their rules verdicts and labels) and decide its held-out articles."""
+    verdicts = [
+        decide(match_article(a.title, a.standfirst, a.body, rules), rules) for a in articles
+    ]
+    fold = folds(len(articles), k, seed)
+    held_out: list[tuple[Classification, Label] | None] = [None] * len(articles)
+    models = []
+    for f in range(k):
+        train_ix = [i for i in range(len(articles)) if fold[i] != f]
+        model = train(
+            [verdicts[i] for i in train_ix],
+            [articles[i].label.relevant for i in train_ix],
+            [articles[i].label.topics for i in train_ix],
+            l2,
+        )
+        models.append(model)
+        for i in range(len(articles)):
+            if fold[i] == f:
+                held_out[i] = (model.decide(verdicts[i]), articles[i].label)
+    pairs = [p for p in held_out if p is not None]
+    return LearnedValidation(k, seed, evaluate_labels(pairs), tuple(models))
+
+
+__all__ = [
+    "Article",
+    "CrossValidation",
+    "LearnedValidation",
+    "cross_validate",
+    "cross_validate_learned",
+    "folds",
+]

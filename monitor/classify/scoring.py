@@ -142,7 +142,13 @@ def _measures(
     elif roundup and n_items >= sc.roundup_items and 2 * evidence_items < n_items:
         focus = Focus.ROUNDUP_ITEM
     elif headline >= sc.headline_minimum:
-        followed = len(paras) >= 2 or n_paras <= 1 or len(paras) / n_paras >= sc.headline_coverage
+        # A short item: the headline carries it and a lead paragraph takes it up (issue 22).
+        followed = (
+            len(paras) >= 2
+            or n_paras <= 1
+            or core["lead"] > 0
+            or len(paras) / n_paras >= sc.headline_coverage
+        )
         focus = Focus.HEADLINE if followed else Focus.HEADLINE_ONLY
     elif n_paras and len(paras) / n_paras >= sc.passing_coverage:
         focus = Focus.BODY
