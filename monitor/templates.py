@@ -34,7 +34,7 @@ from monitor.alerts.render import build_payload
 from monitor.db import session
 from monitor.fetch import FetchResult
 from monitor.models import PageTemplate, State, Version
-from monitor.store import Claim, utcnow
+from monitor.store import Claim, dialect_insert, utcnow
 from scrapers.article import Article as Page
 from scrapers.article import ExtractionFailure, fingerprint
 from scrapers.cphpost.extract import NO_BODY
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATE_KEY = "page_template"
+LOST_KEY = "page_template_lost"  # pages that failed for want of a body container, ever
 CACHE_SECONDS = 2.0  # how stale another worker's view of the active template may be
 UNLEARNED_AFTER = 2 * CONFIRMATIONS  # known articles failing with no template: say so
 EVIDENCE_KEPT = 20  # pages kept per proposed body, per process
@@ -161,7 +162,10 @@ def observe(
         if current is not None:  # prepared without it (the backfill's worker process)
             page = _extract(ctx, result, current.template)
         if isinstance(page, ExtractionFailure):
-            return _learn_from(ctx, claim, result, page)
+            learned = _learn_from(ctx, claim, result, page)
+            if isinstance(learned, ExtractionFailure):
+                _count_lost_body(ctx.engine)
+            return learned
     if current is None and not view.unlearned:
         return page
     if has_theme_body(result.body):
@@ -244,6 +248,25 @@ def _refined(
 
 
 # --- state and alerts ---------------------------------------------------------------------
+
+
+def lost_body_pages(db: Session) -> int:
+    """How many fetched pages failed for want of a body container, so far: site health takes
+    the failures this count explains as this module's (one alert per redesign, not two)."""
+    row = db.get(State, LOST_KEY)
+    return int(row.value.get("pages", 0)) if row is not None else 0
+
+
+def _count_lost_body(engine: Engine) -> None:
+    with session(engine) as db:
+        db.execute(
+            dialect_insert(engine, State)
+            .values(key=LOST_KEY, value={})
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        row = db.exec(select(State).where(col(State.key) == LOST_KEY).with_for_update()).one()
+        row.value = {"pages": int(row.value.get("pages", 0)) + 1}
+        db.add(row)
 
 
 def _lock(db: Session) -> State:
