@@ -9,30 +9,20 @@ once, one ops alert when the template changed and one when the original came bac
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
-from types import ModuleType
 
 from sqlmodel import select
 
 from monitor.models import FetchLog
 from monitor.templates import TemplateAlert
-from tests.e2e.harness import ROOT, Monitor, wait_until
+from tests.e2e.harness import Monitor, wait_until
+from tests.support.redesign import variants
 from tests.support.replay import ReplaySite
 from tests.support.sinks import WebhookSink
 
-VARIANTS = ROOT / "tests" / "fixtures" / "cphpost" / "redesign" / "make_redesign.py"
 EDITED = "rejected-asylum-seekers-earmarked-for-deportation"
 OPS = {str(kind) for kind in TemplateAlert} | {"ops_failure", "ops_recovered"}
 WAIT = 90.0  # generous: seven other engineers share two cores
-
-
-def variants() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_redesign", VARIANTS)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def kinds(monitor: Monitor, since: int = 0) -> list[str]:

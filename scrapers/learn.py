@@ -1,6 +1,10 @@
-"""Learning where a redesigned cphpost.dk keeps the article body, from the articles it stored.
+"""Learning where a redesigned site keeps the article body, from the articles it stored.
 
-When neither of the theme's body containers exists, the monitor still knows what the text of
+Site-independent: what is particular to a site (its own body container, its furniture, its
+related-link lines, the text a page declares apart from its markup) comes through the
+:class:`~scrapers.site.Redesign` its :class:`~scrapers.site.Site` offers as ``redesign``.
+
+When the site's own body container is gone, the monitor still knows what the text of
 each article it watches is (its latest version). :func:`learn` finds those paragraphs in the
 new page and the element that holds them, and derives the smallest stable selector for it;
 :func:`fit` learns which blocks inside it are not article text (they are not in the stored
@@ -20,7 +24,6 @@ The measure, for one page and one candidate container (``docs/redesign.md``):
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -29,20 +32,24 @@ from difflib import SequenceMatcher
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from scrapers.article import Article, clean_text
-from scrapers.cphpost.decoding import utf8_page
-from scrapers.cphpost.extract import (
-    BLOCKS,
-    body_container,
-    extract,
-    is_read_more,
-    json_ld_article,
-    strip_furniture,
-    template_bodies,
-    text_blocks,
-    without_read_more,
-)
-from scrapers.cphpost.urls import DEFAULT_SITE
-from scrapers.template import Template
+from scrapers.blocks import BLOCKS, template_bodies, text_blocks
+from scrapers.site import Redesign, Site
+from scrapers.template import Stored, Template
+
+__all__ = [
+    "CONFIRMATIONS",
+    "MIN_FOUND",
+    "MIN_SHARE",
+    "Confirmed",
+    "Evidence",
+    "Fit",
+    "Stored",
+    "confirm",
+    "fit",
+    "learn",
+    "refine",
+    "reproduces",
+]
 
 MIN_FOUND = 0.9  # share of the stored paragraphs found in the container
 MIN_SHARE = 0.9  # share of the container's text that is stored text, after exclusions
@@ -55,25 +62,13 @@ _ANCHORS = ("main", "article", "body")
 
 
 @dataclass(frozen=True, slots=True)
-class Stored:
-    """What the monitor knows an article says: its latest version's body."""
-
-    paragraphs: tuple[str, ...]
-    related_links: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, article: Article) -> Stored:
-        return cls(article.paragraphs, article.related_links)
-
-
-@dataclass(frozen=True, slots=True)
 class Evidence:
     """A page that failed for want of a body container, and its article's known text."""
 
     url: str
     page: bytes | str
     stored: Stored
-    site: str = DEFAULT_SITE
+    origin: str  # the site's origin the page was fetched from (the live site or a mirror)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +96,7 @@ class Confirmed:
 # --- one page -----------------------------------------------------------------------------
 
 
-def learn(evidence: Evidence) -> Fit | None:
+def learn(site: Site, evidence: Evidence) -> Fit | None:
     """The template this page suggests, or None when no container explains its stored text.
 
     Candidates, best first: the one element holding the stored paragraphs; else its children
@@ -109,10 +104,11 @@ def learn(evidence: Evidence) -> Fit | None:
     """
     if not evidence.stored.paragraphs:
         return None
-    tree = _parse(evidence.page)
-    if tree is None or tree.body is None or body_container(tree) is not None:
-        return None  # not a redesign: the theme's own container is there
-    strip_furniture(tree.body)
+    rules = _rules(site)
+    tree = rules.parse(evidence.page)
+    if tree is None or tree.body is None or rules.own_body(tree) is not None:
+        return None  # not a redesign: the site's own container is there
+    rules.strip_furniture(tree.body)
     blocks = [(node, clean_text(text)) for node, text in text_blocks(tree.body)]
     wanted = [clean_text(p) for p in evidence.stored.paragraphs]
     kept = [blocks[i][0] for i in _aligned([t for _, t in blocks], wanted)]
@@ -120,28 +116,29 @@ def learn(evidence: Evidence) -> Fit | None:
     if holder is None:
         return None
     candidates = [body for body in (_single(tree, holder), _split(tree, holder, kept)) if body]
-    fits = [f for f in (fit(evidence, body) for body in candidates) if f and f.confident]
+    fits = [f for f in (fit(site, evidence, b) for b in candidates) if f and f.confident]
     return max(fits, key=lambda f: (f.exact, f.share, f.found)) if fits else None
 
 
-def fit(evidence: Evidence, body: tuple[str, ...]) -> Fit | None:
+def fit(site: Site, evidence: Evidence, body: tuple[str, ...]) -> Fit | None:
     """How well the containers ``body`` names explain the page's stored text.
 
     Every block in them that is not stored text is excluded by the stable selector of the
     largest element around it that holds no stored text; a block without one stays, and
     lowers the share.
     """
-    tree = _parse(evidence.page)
+    rules = _rules(site)
+    tree = rules.parse(evidence.page)
     bodies = template_bodies(tree, Template(body)) if tree is not None else []
     if not bodies:
         return None
     for node in bodies:
-        strip_furniture(node)
+        rules.strip_furniture(node)
     blocks = [
         (node, clean_text(text))
         for container in bodies
         for node, text in text_blocks(container)
-        if not is_read_more(text)
+        if not rules.is_related(text)
     ]
     wanted = [clean_text(p) for p in evidence.stored.paragraphs]
     kept_at = set(_aligned([t for _, t in blocks], wanted))
@@ -160,12 +157,12 @@ def fit(evidence: Evidence, body: tuple[str, ...]) -> Fit | None:
     template = Template(body, tuple(sorted(exclude)))
     found = len(kept_at) / len(wanted) if wanted else 0.0
     share = stored_chars / (stored_chars + loose_chars) if stored_chars else 0.0
-    return Fit(template, found, share, reproduces(evidence, template))
+    return Fit(template, found, share, reproduces(site, evidence, template))
 
 
-def reproduces(evidence: Evidence, template: Template) -> bool:
+def reproduces(site: Site, evidence: Evidence, template: Template) -> bool:
     """Whether extraction with ``template`` gives exactly the stored paragraphs and links."""
-    page = extract(evidence.page, evidence.url, evidence.site, template=template)
+    page = site.extract(evidence.page, evidence.url, evidence.origin, None, template)
     if not isinstance(page, Article):
         return False
     stored = evidence.stored
@@ -177,7 +174,9 @@ def reproduces(evidence: Evidence, template: Template) -> bool:
 # --- several pages ------------------------------------------------------------------------
 
 
-def confirm(evidence: Sequence[Evidence], needed: int = CONFIRMATIONS) -> Confirmed | None:
+def confirm(
+    site: Site, evidence: Sequence[Evidence], needed: int = CONFIRMATIONS
+) -> Confirmed | None:
     """A template that reproduces the stored text of at least ``needed`` articles exactly.
 
     Each page proposes a body; the most proposed first, each gets the exclusions every page
@@ -187,68 +186,47 @@ def confirm(evidence: Sequence[Evidence], needed: int = CONFIRMATIONS) -> Confir
     latest = {ev.url: ev for ev in evidence}  # one vote per article, its latest page
     votes: dict[tuple[str, ...], int] = {}
     for ev in latest.values():
-        learned = learn(ev)
+        learned = learn(site, ev)
         if learned is not None:
             votes[learned.template.body] = votes.get(learned.template.body, 0) + 1
     for body in sorted(votes, key=lambda b: -votes[b]):
         if votes[body] * 2 < needed:
             break  # too few proposers to be worth testing on every page
-        template = _with_exclusions(body, latest.values())
-        agreeing = tuple(url for url, ev in latest.items() if reproduces(ev, template))
+        template = _with_exclusions(site, body, latest.values())
+        agreeing = tuple(url for url, ev in latest.items() if reproduces(site, ev, template))
         if len(agreeing) >= needed:
             return Confirmed(template, agreeing)
     return None
 
 
-def refine(evidence: Evidence, template: Template) -> Template | None:
+def refine(site: Site, evidence: Evidence, template: Template) -> Template | None:
     """``template`` with the exclusions this known article needs, when they make it extract
     exactly as stored (a premium page's paywall box, first seen after the template was
     learned); None when no exclusion does (then the text really changed)."""
-    learned = fit(evidence, template.body)
+    learned = fit(site, evidence, template.body)
     if learned is None:
         return None
     merged = Template(template.body, tuple(sorted({*template.exclude, *learned.template.exclude})))
-    return merged if merged != template and reproduces(evidence, merged) else None
+    return merged if merged != template and reproduces(site, evidence, merged) else None
 
 
-def _with_exclusions(body: tuple[str, ...], evidence: Iterable[Evidence]) -> Template:
+def _with_exclusions(site: Site, body: tuple[str, ...], evidence: Iterable[Evidence]) -> Template:
     exclude: set[str] = set()
     for ev in evidence:
-        learned = fit(ev, body)
+        learned = fit(site, ev, body)
         if learned is not None and learned.confident:
             exclude.update(learned.template.exclude)
     return Template(body, tuple(sorted(exclude)))
 
 
-def stored_from_json_ld(page: bytes | str) -> Stored | None:
-    """The page's JSON-LD ``articleBody`` as stored text: evidence for an article the monitor
-    has no version of yet (one line a paragraph; READ MORE lines as links)."""
-    tree = _parse(page)
-    data = json_ld_article(tree) if tree is not None else None
-    text = data.get("articleBody") if data else None
-    if not isinstance(text, str):
-        return None
-    lines = [clean_text(html.unescape(line)) for line in text.splitlines()]
-    paragraphs = tuple(line for line in lines if line and not is_read_more(line))
-    related = tuple(without_read_more(line) for line in lines if is_read_more(line))
-    return Stored(paragraphs, related) if paragraphs else None
-
-
-def has_theme_body(page: bytes | str) -> bool:
-    """Whether the page has one of the theme's own body containers (the original template)."""
-    data = page.encode("utf-8", errors="replace") if isinstance(page, str) else page
-    if b"entry-content" not in data and b"articleBody" not in data:
-        return False  # most pages under a learned template: no parse needed
-    tree = _parse(data)
-    return tree is not None and body_container(tree) is not None
-
-
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _parse(page: bytes | str) -> LexborHTMLParser | None:
-    data = utf8_page(page, None)
-    return LexborHTMLParser(data) if data and not data.isspace() else None
+def _rules(site: Site) -> Redesign:
+    rules = site.redesign
+    if rules is None:
+        raise ValueError(f"site {site.name!r} offers no template learning (its redesign is None)")
+    return rules
 
 
 def _cleaned(texts: Iterable[str]) -> list[str]:
