@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
+from scrapers.css import css
 from scrapers.template import Template
 
 BLOCKS = "p, h2, h3, h4, h5, h6, li, blockquote, pre"
@@ -39,7 +40,7 @@ def text_blocks(root: LexborNode) -> Iterator[tuple[LexborNode, str]]:
     opens, so a ``<p>`` is always innermost; another block is innermost unless the next block
     in document order (``css()`` lists them so, ``root`` itself included) lies inside it.
     """
-    found = root.css(BLOCKS)
+    found = css(root, BLOCKS)
     last = len(found) - 1
     for i, node in enumerate(found):
         if node.tag != "p" and i < last and inside(found[i + 1], node, root):
@@ -68,7 +69,7 @@ def template_bodies(tree: LexborHTMLParser, template: Template | None) -> list[L
     if template is None or not template.body:
         return []
     try:
-        found = tree.css(", ".join(template.body))
+        found = css(tree, ", ".join(template.body))
     except SelectolaxError:
         return []  # a stored selector this lexbor cannot parse: as if it matched nothing
     bodies: list[LexborNode] = []

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from scrapers.blocks import block_text, text_blocks
+from scrapers.css import css, css_first
 
 BODY_CONTAINERS = (".entry-content", '[itemprop="articleBody"]')
 FURNITURE = (
@@ -29,7 +30,7 @@ _READ_MORE = re.compile(r"^\s*(?:read more|also read|læs også)\s*:?\s*", re.I)
 def body_container(tree: LexborHTMLParser) -> LexborNode | None:
     """The element holding the article text: the theme's, else schema.org microdata's."""
     for selector in BODY_CONTAINERS:
-        node = tree.css_first(selector)
+        node = css_first(tree, selector)
         if node is not None:
             return node
     return None
@@ -43,7 +44,7 @@ def strip_furniture(body: LexborNode, extra: Iterable[str] = ()) -> None:
     if not extra:
         # The furniture selectors are not structural, so removing one match changes no other
         # match; a <br> inside removed furniture is replaced in a detached subtree, unseen.
-        for node in body.css(_FURNITURE_OR_BREAK):
+        for node in css(body, _FURNITURE_OR_BREAK):
             if node.tag == "br":
                 node.replace_with(" ")
             else:
@@ -51,12 +52,12 @@ def strip_furniture(body: LexborNode, extra: Iterable[str] = ()) -> None:
         return
     for selector in (FURNITURE, *extra):
         try:
-            nodes = body.css(selector)
+            nodes = css(body, selector)
         except SelectolaxError:
             continue  # a selector from the page's JSON-LD that lexbor cannot parse
         for node in nodes:
             node.decompose()
-    for br in body.css("br"):
+    for br in css(body, "br"):
         br.replace_with(" ")
 
 
@@ -84,6 +85,6 @@ def without_read_more(text: str) -> str:
 
 def _read_more_titles(node: LexborNode, text: str) -> list[str]:
     """The linked titles of a READ MORE line, or its text after the label when unlinked."""
-    titles = [block_text(a) for a in node.css("a")]
+    titles = [block_text(a) for a in css(node, "a")]
     titles = [t for t in titles if t]
     return titles or [without_read_more(text)]

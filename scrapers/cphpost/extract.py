@@ -41,6 +41,7 @@ from scrapers.cphpost.body import BODY_CONTAINERS, body_blocks, body_container, 
 from scrapers.cphpost.decoding import utf8_page
 from scrapers.cphpost.fields import Signals, node_text
 from scrapers.cphpost.urls import DEFAULT_SITE
+from scrapers.css import css_first
 from scrapers.template import Template
 
 MIN_WORD_RATIO = 0.8
@@ -224,8 +225,8 @@ def _diagnose_missing_body(
     if signals.ld or signals.meta_text("og:type") == "article":
         containers = ", ".join((*BODY_CONTAINERS, *(template.body if template else ())))
         return f"{NO_BODY}: none of {containers} found (template redesign?)"
-    title = node_text(tree.css_first("title"))
-    heading = node_text(tree.css_first("h1"))
+    title = node_text(css_first(tree, "title"))
+    heading = node_text(css_first(tree, "h1"))
     visible = f"{title} {heading}"
     body = tree.body
     body_class = (body.attributes.get("class") or "") if body is not None else ""

@@ -19,6 +19,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from scrapers.article import clean_text
 from scrapers.cphpost.urls import canonical_and_section, post_id_from_shortlink_href
+from scrapers.css import css, css_first
 
 SITE_TZ = ZoneInfo("Europe/Copenhagen")  # what the site means by a date without an offset
 ARTICLE_TYPES = frozenset(
@@ -50,14 +51,13 @@ class Signals:
 
     def __init__(self, tree: LexborHTMLParser) -> None:
         head = tree.head
-        found = head.css(_HEAD_SIGNALS) if head is not None else []
-        scripts = [n for n in found if n.tag == "script"] or tree.css(LD_SCRIPT)
-        metas = [n for n in found if n.tag == "meta"] or tree.css(_META)
-        links = [n for n in found if n.tag == "link"]
-        self.ld: dict[str, Any] = article_in(scripts) or {}
-        self.meta: dict[str, list[str]] = _meta_values(metas)
-        self.canonical = _first_link(tree, links, "canonical", _CANONICAL)
-        self.shortlink = _first_link(tree, links, "shortlink", _SHORTLINK)
+        by_tag: dict[str, list[LexborNode]] = {"script": [], "meta": [], "link": []}
+        for node in css(head, _HEAD_SIGNALS) if head is not None else ():
+            by_tag.setdefault(node.tag or "", []).append(node)
+        self.ld: dict[str, Any] = article_in(by_tag["script"] or css(tree, LD_SCRIPT)) or {}
+        self.meta: dict[str, list[str]] = _meta_values(by_tag["meta"] or css(tree, _META))
+        self.canonical = _first_link(tree, by_tag["link"], "canonical", _CANONICAL)
+        self.shortlink = _first_link(tree, by_tag["link"], "shortlink", _SHORTLINK)
 
     def ld_text(self, key: str) -> str:
         value = self.ld.get(key)
@@ -79,15 +79,15 @@ def _first_link(
     for node in links:
         if _rel(node) == rel:
             return node.attributes.get("href") or ""
-    first = tree.css_first(selector)
+    first = css_first(tree, selector)
     return (first.attributes.get("href") or "") if first is not None else None
 
 
 def json_ld_article(tree: LexborHTMLParser) -> dict[str, Any] | None:
     """The first ``NewsArticle`` (or other Article type) in the page's JSON-LD blocks."""
     head = tree.head
-    found = head.css(LD_SCRIPT) if head is not None else []
-    return article_in(found or tree.css(LD_SCRIPT))
+    found = css(head, LD_SCRIPT) if head is not None else []
+    return article_in(found or css(tree, LD_SCRIPT))
 
 
 def article_in(scripts: Iterable[LexborNode]) -> dict[str, Any] | None:
@@ -131,7 +131,7 @@ def node_text(node: LexborNode | None) -> str:
 
 def _first_text(tree: LexborHTMLParser | LexborNode, selectors: Iterable[str]) -> str:
     for selector in selectors:
-        text = node_text(tree.css_first(selector))
+        text = node_text(css_first(tree, selector))
         if text:
             return text
     return ""
@@ -149,7 +149,7 @@ def title(tree: LexborHTMLParser, signals: Signals) -> str:
 def _title_tag(tree: LexborHTMLParser, site_name: str) -> str:
     """``<title>`` without the `` - The Copenhagen Post`` suffix WordPress appends."""
     suffix = re.compile(rf"\s+[-–|]\s+{re.escape(site_name)}\s*$")
-    return suffix.sub("", node_text(tree.css_first("title")))
+    return suffix.sub("", node_text(css_first(tree, "title")))
 
 
 def standfirst(tree: LexborHTMLParser, signals: Signals) -> str:
@@ -187,7 +187,7 @@ def tags(tree: LexborHTMLParser, signals: Signals) -> tuple[str, ...]:
     sources: list[Callable[[], Iterable[str]]] = [
         lambda: keywords if isinstance(keywords, list) else [],
         lambda: signals.meta.get("article:tag", []),
-        lambda: (node.text() for node in tree.css('.tags-links a, a[rel="tag"]')),
+        lambda: (node.text() for node in css(tree, '.tags-links a, a[rel="tag"]')),
     ]
     for source in sources:  # lazily: the markup scan walks the whole page
         found = _unique(clean_text(html.unescape(str(t))) for t in source())
@@ -206,7 +206,7 @@ def post_id(tree: LexborHTMLParser, signals: Signals) -> int | None:
         found = post_id_from_shortlink_href(signals.shortlink)
         if found is not None:
             return found
-    for node in tree.css("article[id]"):
+    for node in css(tree, "article[id]"):
         match = _POST_ID.match(node.attributes.get("id") or "")
         if match:
             return int(match.group(1))
@@ -222,8 +222,8 @@ def paywalled(tree: LexborHTMLParser, signals: Signals, body: LexborNode) -> boo
         return not free
     if isinstance(free, str) and free.strip().lower() in ("true", "false"):
         return free.strip().lower() == "false"
-    premium_body = tree.css_first("body.is-premium") is not None
-    return premium_body or body.css_first(".paywall-box, #cph-paywall") is not None
+    premium_body = css_first(tree, "body.is-premium") is not None
+    return premium_body or css_first(body, ".paywall-box, #cph-paywall") is not None
 
 
 def ld_paywalled_selectors(signals: Signals) -> Iterator[str]:
@@ -261,7 +261,7 @@ def _modified_sources(tree: LexborHTMLParser, signals: Signals) -> Iterator[str]
 
 def _time_attrs(tree: LexborHTMLParser, selectors: Iterable[str]) -> Iterator[str]:
     for selector in selectors:
-        node = tree.css_first(selector)
+        node = css_first(tree, selector)
         if node is not None:
             yield (node.attributes.get("datetime") or "").strip()
 
@@ -284,7 +284,12 @@ def _first_date(values: Iterable[str]) -> datetime | None:
 def canonical_url(signals: Signals, url: str, site: str) -> tuple[str, str] | None:
     """``<link rel=canonical>`` when on-site and an article, else the fetched URL, else og:url;
     with the URL's section (``news/politics``)."""
-    for href in (signals.canonical or "", url, signals.meta_text("og:url")):
+    hrefs: list[Callable[[], str]] = [
+        lambda: signals.canonical or "",
+        lambda: url,
+        lambda: signals.meta_text("og:url"),
+    ]
+    for href in (source() for source in hrefs):
         found = canonical_and_section(href, site) if href else None  # None when off-site
         if found is not None:
             return found
