@@ -8,7 +8,8 @@ ratio. The target is our p50 at most a thirtieth of trafilatura's: re-checks ext
 watched article again and again, so extraction must stay negligible next to the polite fetch
 delay.
 
-Then the redesign variants (``tests/fixtures/cphpost/redesign/``, issue 21): for each, a
+Then the redesign variants (made by ``tests/fixtures/cphpost/redesign/make_redesign.py``, issue
+21): for each, a
 template is learned from the variant's pages and their expected text (what the monitor would
 have stored), and every page is extracted with it. Reported beside trafilatura on the same
 pages: body F1 (bag of words against ``expected/``), exact pages, ms/page. Targets: F1 >= 0.99
@@ -31,12 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scrapers.article import Article  # noqa: E402
-from scrapers.cphpost import extract  # noqa: E402
-from scrapers.cphpost.learn import Evidence, Stored, confirm  # noqa: E402
-from scrapers.template import Template  # noqa: E402
+from scrapers.cphpost import SITE, extract  # noqa: E402
+from scrapers.cphpost.urls import DEFAULT_SITE  # noqa: E402
+from scrapers.learn import Evidence, confirm  # noqa: E402
+from scrapers.template import Stored, Template  # noqa: E402
+from tests.support.redesign import redesigned, variant_names  # noqa: E402
 
 RECORDED = ROOT / "tests" / "fixtures" / "cphpost"
-REDESIGN = RECORDED / "redesign"
 TARGET_RATIO = 1 / 30
 TARGET_MISSED = 3  # exit code: the bench ran and printed its figures, a target was missed
 TARGET_F1 = 0.99
@@ -115,14 +117,14 @@ class Known:
     def __init__(self, variant: str, stem: str) -> None:
         want = json.loads((RECORDED / "expected" / f"{stem}.json").read_text(encoding="utf-8"))
         self.url: str = want["url"]
-        self.page: bytes = (REDESIGN / variant / f"{stem}.html").read_bytes()
+        self.page: bytes = redesigned(variant, stem)
         self.stored = Stored(tuple(want["paragraphs"]), tuple(want["related_links"]))
         self.body = "\n".join(self.stored.paragraphs)
 
 
 def learned_template(known: list[Known]) -> Template | None:
     """The template confirmed on the variant's pages, each with its expected text as stored."""
-    confirmed = confirm([Evidence(k.url, k.page, k.stored) for k in known])
+    confirmed = confirm(SITE, [Evidence(k.url, k.page, k.stored, DEFAULT_SITE) for k in known])
     return confirmed.template if confirmed is not None else None
 
 
@@ -131,7 +133,7 @@ def redesign_report(other: Callable[[Page], str | None] | None, repeat: int) -> 
     stems = sorted(p.stem for p in (RECORDED / "articles").glob("*.html"))
     ok = True
     print(f"\nredesign variants ({len(stems)} pages each; template learned from them):")
-    for variant in sorted(p.name for p in REDESIGN.iterdir() if p.is_dir()):
+    for variant in sorted(variant_names()):
         known = [Known(variant, stem) for stem in stems]
         template = learned_template(known)
         if template is None:

@@ -9,6 +9,12 @@ per failing request.
 While the scraper is the problem, only a page that extracts is a sign of recovery: cycles that
 extracted nothing (discovery, which reads feeds and still works after a redesign; re-checks
 answered 304; a single page that failed) neither count nor end the streak.
+
+A redesign is not this module's to announce: pages that lost their body container are watched
+by :mod:`monitor.templates`, which sends one ops alert when the template changed (learned or
+not) and one when the original returns. A cycle broken mostly by such pages (its count in
+:func:`monitor.templates.lost_body_pages` grew by at least half the cycle's extraction
+failures) neither counts nor ends the streak, so a redesign never alerts twice.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from monitor.alerts.targets import Target
 from monitor.db import session
 from monitor.models import State
 from monitor.store import dialect_insert
+from monitor.templates import lost_body_pages
 
 STATE_KEY = "site_health"
 
@@ -38,6 +45,7 @@ class SiteHealth:
     last_error: str | None = None
     last_ok: str | None = None
     scraper: bool = False  # the streak is extraction failing, not the site being unreachable
+    redesign_seen: int = 0  # monitor.templates.lost_body_pages() at the last cycle
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +84,18 @@ class Cycle:
 
 
 def observe(
-    state: SiteHealth, cycle: Cycle, threshold: int, now: datetime
+    state: SiteHealth, cycle: Cycle, threshold: int, now: datetime, redesign_failures: int = 0
 ) -> tuple[SiteHealth, str | None]:
-    """Fold one cycle into the health state; return the ops alert kind to send, if any."""
+    """Fold one cycle into the health state; return the ops alert kind to send, if any.
+
+    ``redesign_failures``: how many of the cycle's extraction failures were pages without a
+    body container (a redesign, which :mod:`monitor.templates` announces itself).
+    """
     if cycle.requests == 0:
         return state, None
+    redesign = cycle.extraction_failed and 2 * redesign_failures >= cycle.extraction_failed
+    if cycle.broken and not cycle.unreachable and redesign:
+        return state, None  # a redesign: the template watch alerts on it, once
     if cycle.broken:
         failed = state.failed_cycles + 1
         state = replace(
@@ -120,7 +135,10 @@ def record_cycle(
         )
         row = db.exec(select(State).where(col(State.key) == STATE_KEY).with_for_update()).one()
         state = SiteHealth(**row.value) if row.value else SiteHealth()
-        state, kind = observe(state, cycle, threshold, now)
+        lost = lost_body_pages(db)
+        redesign = min(max(lost - state.redesign_seen, 0), cycle.extraction_failed)
+        state, kind = observe(state, cycle, threshold, now, redesign)
+        state = replace(state, redesign_seen=lost)
         row.value = asdict(state)
         db.add(row)
         if kind is not None:

@@ -2,7 +2,7 @@
 
 When the theme's body containers vanish, every article page fails to extract. Each such page of
 an article the monitor has a version of is offered, with the stored text, as evidence to
-:mod:`scrapers.cphpost.learn`; once :data:`~scrapers.cphpost.learn.CONFIRMATIONS` articles
+:mod:`scrapers.learn`; once :data:`~scrapers.learn.CONFIRMATIONS` articles
 agree, the template is stored active and used site-wide (``check.prepare`` passes it to
 ``extract``), and one ``ops`` alert names it. A known article that extracts differently under
 it is offered again: exclusions that make it extract exactly as stored refine the template
@@ -34,21 +34,12 @@ from monitor.alerts.render import build_payload
 from monitor.db import session
 from monitor.fetch import FetchResult
 from monitor.models import PageTemplate, State, Version
-from monitor.store import Claim, utcnow
+from monitor.store import Claim, dialect_insert, utcnow
 from scrapers.article import Article as Page
 from scrapers.article import ExtractionFailure, fingerprint
-from scrapers.cphpost.extract import NO_BODY
-from scrapers.cphpost.learn import (
-    CONFIRMATIONS,
-    Evidence,
-    Stored,
-    confirm,
-    has_theme_body,
-    learn,
-    refine,
-    stored_from_json_ld,
-)
-from scrapers.template import Template
+from scrapers.learn import CONFIRMATIONS, Evidence, confirm, learn, refine
+from scrapers.site import Redesign
+from scrapers.template import Stored, Template
 
 if TYPE_CHECKING:
     from monitor.check import Context
@@ -56,6 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATE_KEY = "page_template"
+LOST_KEY = "page_template_lost"  # pages that failed for want of a body container, ever
 CACHE_SECONDS = 2.0  # how stale another worker's view of the active template may be
 UNLEARNED_AFTER = 2 * CONFIRMATIONS  # known articles failing with no template: say so
 EVIDENCE_KEPT = 20  # pages kept per proposed body, per process
@@ -148,6 +140,9 @@ def observe(
     Called by ``check.fetch_and_prepare`` for every fetch (``page`` is None unless it was a
     200). Costs nothing while the theme's own template works and no learned one is active.
     """
+    rules = ctx.settings.scraper.redesign
+    if rules is None:
+        return page  # a site whose markup is not learned
     view = _view(ctx.engine)
     current = view.active
     if result.not_modified and view.unlearned and current is None:
@@ -156,22 +151,25 @@ def observe(
     if page is None or not result.ok:
         return page
     if isinstance(page, ExtractionFailure):
-        if not page.reason.startswith(NO_BODY):
+        if not rules.lost_body(page):
             return page
         if current is not None:  # prepared without it (the backfill's worker process)
             page = _extract(ctx, result, current.template)
         if isinstance(page, ExtractionFailure):
-            return _learn_from(ctx, claim, result, page)
+            learned = _learn_from(ctx, rules, claim, result, page)
+            if isinstance(learned, ExtractionFailure):
+                _count_lost_body(ctx.engine)
+            return learned
     if current is None and not view.unlearned:
         return page
-    if has_theme_body(result.body):
+    if rules.has_own_body(result.body):
         _theme_seen(ctx, page.url)
         return page
     if current is None:
         return page
     if claim.fingerprint is None or fingerprint(page) == claim.fingerprint:
         return page
-    return _refined(ctx, claim, result, page, current)
+    return _refined(ctx, rules, claim, result, page, current)
 
 
 def _extract(ctx: Context, result: FetchResult, template: Template) -> Page | ExtractionFailure:
@@ -182,24 +180,26 @@ def _extract(ctx: Context, result: FetchResult, template: Template) -> Page | Ex
     return refuse_garbled(page, result.body)
 
 
-def _stored(engine: Engine, claim: Claim, body: bytes) -> Stored | None:
-    """The article's latest stored text; for an article never stored, JSON-LD ``articleBody``."""
+def _stored(engine: Engine, rules: Redesign, claim: Claim, body: bytes) -> Stored | None:
+    """The article's latest stored text; for an article never stored, the text the page
+    declares (cphpost: JSON-LD ``articleBody``)."""
     if claim.current_version_id is None:
-        return stored_from_json_ld(body)
+        return rules.declared_text(body)
     with Session(engine) as db:
         version = db.get(Version, claim.current_version_id)
     return Stored.of(Page.from_dict(version.data)) if version is not None else None
 
 
 def _learn_from(
-    ctx: Context, claim: Claim, result: FetchResult, failure: ExtractionFailure
+    ctx: Context, rules: Redesign, claim: Claim, result: FetchResult, failure: ExtractionFailure
 ) -> Page | ExtractionFailure:
     """Offer a page without a body container as evidence; on confirmation, activate."""
-    stored = _stored(ctx.engine, claim, result.body)
+    stored = _stored(ctx.engine, rules, claim, result.body)
     if stored is None:
         return failure
     evidence = Evidence(result.final_url, result.body, stored, ctx.settings.site_url)
-    proposed = learn(evidence)
+    site = ctx.settings.scraper
+    proposed = learn(site, evidence)
     if proposed is None:
         _note_failure(ctx, claim.url)
         return failure
@@ -209,7 +209,7 @@ def _learn_from(
     group[evidence.url] = evidence
     while len(group) > EVIDENCE_KEPT:
         group.pop(next(iter(group)))
-    confirmed = confirm(list(group.values())) if len(group) >= CONFIRMATIONS else None
+    confirmed = confirm(site, list(group.values())) if len(group) >= CONFIRMATIONS else None
     if confirmed is None:
         _note_failure(ctx, claim.url)
         return failure
@@ -219,15 +219,20 @@ def _learn_from(
 
 
 def _refined(
-    ctx: Context, claim: Claim, result: FetchResult, page: Page, current: ActiveTemplate
+    ctx: Context,
+    rules: Redesign,
+    claim: Claim,
+    result: FetchResult,
+    page: Page,
+    current: ActiveTemplate,
 ) -> Page:
     """A known article that extracts differently under the template: furniture the template
     has not seen yet (then the refined template, stored), or a real edit (the page as is)."""
-    stored = _stored(ctx.engine, claim, result.body)
+    stored = _stored(ctx.engine, rules, claim, result.body)
     if stored is None:
         return page
     evidence = Evidence(result.final_url, result.body, stored, ctx.settings.site_url)
-    better = refine(evidence, current.template)
+    better = refine(ctx.settings.scraper, evidence, current.template)
     if better is None:
         return page
     with session(ctx.engine) as db:
@@ -244,6 +249,25 @@ def _refined(
 
 
 # --- state and alerts ---------------------------------------------------------------------
+
+
+def lost_body_pages(db: Session) -> int:
+    """How many fetched pages failed for want of a body container, so far: site health takes
+    the failures this count explains as this module's (one alert per redesign, not two)."""
+    row = db.get(State, LOST_KEY)
+    return int(row.value.get("pages", 0)) if row is not None else 0
+
+
+def _count_lost_body(engine: Engine) -> None:
+    with session(engine) as db:
+        db.execute(
+            dialect_insert(engine, State)
+            .values(key=LOST_KEY, value={})
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        row = db.exec(select(State).where(col(State.key) == LOST_KEY).with_for_update()).one()
+        row.value = {"pages": int(row.value.get("pages", 0)) + 1}
+        db.add(row)
 
 
 def _lock(db: Session) -> State:

@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
 from scrapers.article import Article, Candidate, ExtractionFailure
-from scrapers.template import Template
+from scrapers.template import Stored, Template
 
 __all__ = [
     "DiscoveryError",
     "Listing",
+    "Redesign",
     "Site",
     "SiteError",
     "SitemapRef",
@@ -52,6 +55,42 @@ class Listing:
 
     candidates: tuple[Candidate, ...]
     next_page: str | None = None
+
+
+class Redesign(Protocol):
+    """What template learning (:mod:`scrapers.learn`) must know of a site's pages: its own
+    body container, its furniture and related-link lines, the text a page declares apart from
+    its markup. A learned template only ever stands in for the site's own container."""
+
+    def lost_body(self, failure: ExtractionFailure) -> bool:
+        """Whether ``failure`` is the page lacking the site's own body container (all else
+        there): the one failure a learned template can cure."""
+        ...
+
+    def has_own_body(self, page: bytes | str) -> bool:
+        """Whether the page has the site's own body container (its original template)."""
+        ...
+
+    def declared_text(self, page: bytes | str) -> Stored | None:
+        """The article text the page declares apart from its markup (cphpost: JSON-LD
+        ``articleBody``): evidence for an article the monitor has no version of yet."""
+        ...
+
+    def parse(self, page: bytes | str) -> LexborHTMLParser | None:
+        """The page's tree as extraction parses it; None for an empty page."""
+        ...
+
+    def own_body(self, tree: LexborHTMLParser) -> LexborNode | None:
+        """The site's own body container in ``tree``, if it has one."""
+        ...
+
+    def strip_furniture(self, root: LexborNode) -> None:
+        """Remove from ``root`` what the site's extraction never counts as text."""
+        ...
+
+    def is_related(self, text: str) -> bool:
+        """Whether a block of this text is a related link line, not a paragraph."""
+        ...
 
 
 @runtime_checkable
@@ -117,6 +156,12 @@ class Site(Protocol):
     ) -> Article | ExtractionFailure:
         """The article on a fetched page, or why there is none; ``template`` is a body layout
         the service learned (``monitor/templates``) for when the site's own markup is gone."""
+        ...
+
+    @property
+    def redesign(self) -> Redesign | None:
+        """How to learn this site's body after a redesign; None: no learning (then a page
+        without its body simply fails)."""
         ...
 
 

@@ -1,14 +1,18 @@
 """A learned page template: where a redesigned site now keeps its article body.
 
 A value, so that it can be stored, compared and passed to extraction: the CSS selectors of the
-body container(s) and of the blocks inside them that are not article text. How one is learned
-is in :mod:`scrapers.cphpost.learn`; the documentation is ``docs/redesign.md``.
+body container(s) and of the blocks inside them that are not article text; and
+:class:`Stored`, the text it is learned from. How one is learned is in :mod:`scrapers.learn`;
+the documentation is ``docs/redesign.md``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scrapers.article import Article
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +39,15 @@ class Template:
         where = ", ".join(f"`{s}`" for s in self.body)
         without = ", ".join(f"`{s}`" for s in self.exclude)
         return f"body in {where}" + (f" without {without}" if without else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the monitor knows an article says: its latest version's body."""
+
+    paragraphs: tuple[str, ...]
+    related_links: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, article: Article) -> Stored:
+        return cls(article.paragraphs, article.related_links)

@@ -55,3 +55,29 @@ def test_the_incident_start_is_kept_across_the_streak() -> None:
         3,
         "HTTP 503",
     )
+
+
+def test_cycles_broken_by_a_redesign_are_left_to_the_template_watch() -> None:
+    redesign = Cycle(requests=10, failed=8, extraction_failed=8, reason="no article body")
+    state = SiteHealth()
+    for n in range(5):
+        state, kind = observe(state, redesign, 3, T0 + timedelta(minutes=n), redesign_failures=8)
+        assert kind is None
+    assert state == SiteHealth()
+
+
+def test_a_cycle_failing_mostly_for_other_reasons_still_counts_during_a_redesign() -> None:
+    mixed = Cycle(requests=10, failed=8, extraction_failed=8, reason="truncated HTML")
+    state, kinds = SiteHealth(), []
+    for n in range(3):
+        state, kind = observe(state, mixed, 3, T0 + timedelta(minutes=n), redesign_failures=3)
+        kinds.append(kind)
+    assert kinds == [None, None, "ops_failure"]
+
+
+def test_an_unreachable_site_alerts_whatever_the_template_watch_counted() -> None:
+    state, kinds = SiteHealth(), []
+    for n in range(3):
+        state, kind = observe(state, DOWN, 3, T0 + timedelta(minutes=n), redesign_failures=3)
+        kinds.append(kind)
+    assert kinds == [None, None, "ops_failure"]

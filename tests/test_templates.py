@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from sqlalchemy import Engine
@@ -31,18 +29,10 @@ from monitor.store import add_candidates, claim_due
 from monitor.templates import TemplateAlert, load_active
 from scrapers.article import Candidate
 from tests.dbs import pg_schema_url, sqlite_url
+from tests.support.redesign import variants
 from tests.support.replay import ReplaySite
 
-REDESIGN = Path(__file__).parent / "fixtures" / "cphpost" / "redesign" / "make_redesign.py"
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
-
-
-def variants() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_redesign", REDESIGN)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

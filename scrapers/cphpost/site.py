@@ -10,7 +10,8 @@ from datetime import date
 from scrapers.article import Article, Candidate, ExtractionFailure
 from scrapers.cphpost import discover, urls
 from scrapers.cphpost.extract import extract
-from scrapers.site import Listing, SitemapRef, register
+from scrapers.cphpost.redesign import REDESIGN
+from scrapers.site import Listing, Redesign, SitemapRef, register
 from scrapers.template import Template
 
 _URL_DAY = re.compile(r"/(\d{4})-(\d{2})-(\d{2})/")
@@ -67,6 +68,10 @@ class CphPost:
         template: Template | None = None,
     ) -> Article | ExtractionFailure:
         return extract(data, url, origin, encoding, template=template)
+
+    @property
+    def redesign(self) -> Redesign:
+        return REDESIGN
 
 
 SITE = register(CphPost())

@@ -117,6 +117,12 @@ def _article_parts(path: str) -> tuple[str, str, str] | None:
 
 def canonicalize(url: str, site: str) -> str | None:
     """The canonical article URL for ``url`` on ``site``, or None when it is not an article."""
+    found = canonical_and_section(url, site)
+    return found[0] if found is not None else None
+
+
+def canonical_and_section(url: str, site: str) -> tuple[str, str] | None:
+    """:func:`canonicalize` and :func:`section_of` of it, from one reading of the URL."""
     split = _split_on_site(url, site)
     if split is None:
         return None
@@ -124,7 +130,7 @@ def canonicalize(url: str, site: str) -> str | None:
     if parts is None:
         return None
     day, section, slug = parts
-    return f"{site.rstrip('/')}/{day}/{section}/{slug}/"
+    return f"{site.rstrip('/')}/{day}/{section}/{slug}/", section
 
 
 def is_article_url(url: str, site: str) -> bool:

@@ -9,30 +9,20 @@ once, one ops alert when the template changed and one when the original came bac
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
-from types import ModuleType
 
 from sqlmodel import select
 
 from monitor.models import FetchLog
 from monitor.templates import TemplateAlert
-from tests.e2e.harness import ROOT, Monitor, wait_until
+from tests.e2e.harness import Monitor, wait_until
+from tests.support.redesign import variants
 from tests.support.replay import ReplaySite
 from tests.support.sinks import WebhookSink
 
-VARIANTS = ROOT / "tests" / "fixtures" / "cphpost" / "redesign" / "make_redesign.py"
 EDITED = "rejected-asylum-seekers-earmarked-for-deportation"
 OPS = {str(kind) for kind in TemplateAlert} | {"ops_failure", "ops_recovered"}
 WAIT = 90.0  # generous: seven other engineers share two cores
-
-
-def variants() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_redesign", VARIANTS)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def kinds(monitor: Monitor, since: int = 0) -> list[str]:
@@ -142,3 +132,47 @@ def test_a_redesign_while_the_daemon_runs_gives_no_false_alert_and_one_ops_alert
     status = monitor.cli("status", "--json")
     assert '"template": "the theme\'s own"' in status.stdout
     assert not OPS - {str(k) for k in TemplateAlert} & set(kinds(monitor, baseline))
+
+
+def unlearnable(page: str) -> str:
+    """Renamed classes and every paragraph a bare ``<div>``: no block holds the stored text."""
+    return str(variants().variant_renamed(page)).replace("<p>", "<div>")
+
+
+def test_an_unlearnable_redesign_while_the_daemon_runs_sends_one_ops_alert_each_way(
+    monitor: Monitor, replay_site: ReplaySite, webhook_sink: WebhookSink
+) -> None:
+    monitor.set(notify_urls=f"ops={webhook_sink.json_url('/ops')} {webhook_sink.json_url('/news')}")
+    monitor.run_once()
+    baseline = max((a.id or 0) for a in monitor.alerts())
+    before = fetches(monitor)
+    daemon = monitor.start()
+
+    replay_site.redesign(unlearnable)
+    wait_until(
+        "the nothing-could-be-learned ops alert",
+        lambda: str(TemplateAlert.UNLEARNED) in kinds(monitor, baseline),
+        timeout=WAIT,
+    )
+    # More failed rounds than CPHMON_FAILURE_THRESHOLD (3): site health sees them all.
+    wait_until(
+        "four rounds under the unlearnable template",
+        lambda: every_article_fetched_again(monitor, before, 4),
+        timeout=WAIT,
+    )
+    replay_site.redesign(None)
+    wait_until(
+        "the recovered ops alert",
+        lambda: str(TemplateAlert.RECOVERED) in kinds(monitor, baseline),
+        timeout=WAIT,
+    )
+    after = fetches(monitor)
+    wait_until(
+        "two rounds on the old theme",
+        lambda: every_article_fetched_again(monitor, after, 2),
+        timeout=WAIT,
+    )
+    assert monitor.stop(daemon) == 0
+
+    assert kinds(monitor, baseline) == [TemplateAlert.UNLEARNED, TemplateAlert.RECOVERED]
+    assert all(a.version_count == 1 for a in monitor.articles())  # and no false story alert

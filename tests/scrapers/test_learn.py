@@ -8,40 +8,52 @@ from functools import cache
 
 import pytest
 
+from scrapers import learn as learning
 from scrapers.article import Article, ExtractionFailure, fingerprint
-from scrapers.cphpost import extract
+from scrapers.cphpost import SITE, extract
 from scrapers.cphpost.extract import NO_BODY
-from scrapers.cphpost.learn import (
-    CONFIRMATIONS,
-    Evidence,
-    Stored,
-    confirm,
-    learn,
-    refine,
-    reproduces,
-    stored_from_json_ld,
-)
-from scrapers.template import Template
+from scrapers.cphpost.urls import DEFAULT_SITE
+from scrapers.learn import CONFIRMATIONS, Evidence
+from scrapers.template import Stored, Template
 from tests.scrapers.recorded import (
     FREE_STEM,
     PREMIUM_STEM,
-    RECORDED,
     expected,
     expected_stems,
     read_bytes,
 )
+from tests.support.redesign import redesigned, variant_names, variants
 
-REDESIGN = RECORDED / "redesign"
+RULES = SITE.redesign
+assert RULES is not None
+
+
+def learn(ev: Evidence) -> learning.Fit | None:
+    return learning.learn(SITE, ev)
+
+
+def confirm(evidence: list[Evidence]) -> learning.Confirmed | None:
+    return learning.confirm(SITE, evidence)
+
+
+def refine(ev: Evidence, template: Template) -> Template | None:
+    return learning.refine(SITE, ev, template)
+
+
+def reproduces(ev: Evidence, template: Template) -> bool:
+    return learning.reproduces(SITE, ev, template)
+
+
+def stored_from_json_ld(page: bytes) -> Stored | None:
+    return RULES.declared_text(page)
+
+
 VARIANTS = ("renamed", "nested", "split", "moved")
 PREMIUM_STEMS = (
     "2024-06-11-internationals-in-denmark-rarely-members-of-a-trade-union",
     PREMIUM_STEM,
 )
 FREE_STEMS = [s for s in expected_stems() if s not in PREMIUM_STEMS]
-
-
-def redesigned(variant: str, stem: str) -> bytes:
-    return (REDESIGN / variant / f"{stem}.html").read_bytes()
 
 
 def original(stem: str) -> Article:
@@ -53,7 +65,7 @@ def original(stem: str) -> Article:
 def evidence(variant: str, stem: str, stored_stem: str | None = None) -> Evidence:
     known = expected(stored_stem or stem)
     stored = Stored(tuple(known["paragraphs"]), tuple(known["related_links"]))
-    return Evidence(expected(stem)["url"], redesigned(variant, stem), stored)
+    return Evidence(expected(stem)["url"], redesigned(variant, stem), stored, DEFAULT_SITE)
 
 
 @cache
@@ -63,9 +75,14 @@ def learned_from_all(variant: str) -> Template:
     return confirmed.template
 
 
-def test_every_variant_has_every_recorded_page() -> None:
+def test_every_variant_is_made_of_every_recorded_page_the_same_way_each_time() -> None:
+    assert variant_names() == VARIANTS
+    assert variants().stems() == expected_stems()
     for variant in VARIANTS:
-        assert sorted(p.stem for p in (REDESIGN / variant).glob("*.html")) == expected_stems()
+        page = redesigned(variant, FREE_STEM)
+        fresh = variants().VARIANTS[variant](read_bytes(f"articles/{FREE_STEM}.html").decode())
+        assert page == fresh.encode("utf-8")  # deterministic: nothing generated is committed
+        assert b'class="entry-content"' not in page
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -149,7 +166,7 @@ def test_one_page_proposes_the_container_holding_its_stored_text() -> None:
 def test_a_page_of_an_unrelated_layout_gives_no_template() -> None:
     listing = read_bytes("listings/category-news-page-2.html")
     stored = Stored(tuple(expected(FREE_STEM)["paragraphs"]))
-    assert learn(Evidence(expected(FREE_STEM)["url"], listing, stored)) is None
+    assert learn(Evidence(expected(FREE_STEM)["url"], listing, stored, DEFAULT_SITE)) is None
     mismatched = [
         evidence("renamed", stem, stored_stem=other)
         for stem, other in itertools.pairwise(FREE_STEMS[:5])
@@ -161,7 +178,12 @@ def test_a_page_of_an_unrelated_layout_gives_no_template() -> None:
 def test_a_page_whose_text_was_mostly_rewritten_gives_no_template() -> None:
     known = expected(FREE_STEM)["paragraphs"]
     rewritten = tuple(p if i % 2 else f"{p} (updated)" for i, p in enumerate(known))
-    ev = Evidence(expected(FREE_STEM)["url"], redesigned("renamed", FREE_STEM), Stored(rewritten))
+    ev = Evidence(
+        expected(FREE_STEM)["url"],
+        redesigned("renamed", FREE_STEM),
+        Stored(rewritten),
+        DEFAULT_SITE,
+    )
     assert learn(ev) is None
 
 
@@ -174,7 +196,7 @@ def test_body_text_outside_any_stable_selector_is_not_excluded() -> None:
     result = extract(page, expected(stem)["url"], template=learned_from_all("renamed"))
     assert isinstance(result, Article)
     assert result.paragraphs == ("A new first paragraph.", *original(stem).paragraphs)
-    ev = Evidence(expected(stem)["url"], page, Stored.of(original(stem)))
+    ev = Evidence(expected(stem)["url"], page, Stored.of(original(stem)), DEFAULT_SITE)
     assert refine(ev, learned_from_all("renamed")) is None
 
 
@@ -199,7 +221,7 @@ def test_the_original_theme_wins_over_a_learned_template(variant: str) -> None:
 def test_the_original_theme_gives_no_template() -> None:
     page = read_bytes(f"articles/{FREE_STEM}.html")
     stored = Stored(tuple(expected(FREE_STEM)["paragraphs"]))
-    assert learn(Evidence(expected(FREE_STEM)["url"], page, stored)) is None
+    assert learn(Evidence(expected(FREE_STEM)["url"], page, stored, DEFAULT_SITE)) is None
 
 
 def test_json_ld_article_body_is_evidence_for_an_article_never_stored() -> None:
@@ -212,7 +234,7 @@ def test_json_ld_article_body_is_evidence_for_an_article_never_stored() -> None:
     )
     stored = stored_from_json_ld(page)
     assert stored == Stored(tuple(known["paragraphs"]), tuple(known["related_links"]))
-    learned = learn(Evidence(known["url"], page, stored))
+    learned = learn(Evidence(known["url"], page, stored, DEFAULT_SITE))
     assert learned is not None and learned.exact
     assert learned.template == Template(("div.story-body",))
     assert stored_from_json_ld(redesigned("renamed", FREE_STEM)) is None

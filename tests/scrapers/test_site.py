@@ -58,3 +58,29 @@ def test_cphpost_counts_listing_pages_from_the_wordpress_pagination() -> None:
     assert site.listing_pages_left(body, "/category/news/") == 40
     assert site.listing_pages_left(body, "/category/news/page/2/") == 39
     assert site.listing_pages_left(b"<p>no pagination</p>", "/category/news/") is None
+
+
+def test_cphpost_offers_template_learning_through_its_redesign_member() -> None:
+    from scrapers.article import ExtractionFailure
+    from tests.scrapers.recorded import FREE_STEM, read_bytes
+    from tests.support.redesign import redesigned
+
+    rules = load("cphpost").redesign
+    assert rules is not None
+    assert rules.lost_body(ExtractionFailure("u", "no article body: none of .x found"))
+    assert not rules.lost_body(ExtractionFailure("u", "truncated HTML: ends before </html>"))
+    assert rules.has_own_body(read_bytes(f"articles/{FREE_STEM}.html"))
+    assert not rules.has_own_body(redesigned("renamed", FREE_STEM))
+    assert rules.is_related("READ MORE: Asylum figures") and not rules.is_related("Asylum.")
+
+
+def test_a_site_without_a_redesign_member_value_is_never_learned() -> None:
+    from scrapers import learn
+    from scrapers.learn import Evidence
+    from scrapers.template import Stored
+
+    site = load("tests.sites.gazette")
+    assert site.redesign is None
+    evidence = Evidence(f"{ORIGIN}/news/a.html", b"<p>x</p>", Stored(("x",)), ORIGIN)
+    with pytest.raises(ValueError, match="offers no template learning"):
+        learn.learn(site, evidence)

@@ -19,7 +19,7 @@ import defusedxml.ElementTree as SafeET
 from selectolax.lexbor import LexborHTMLParser
 
 from scrapers.article import Article, Candidate, ExtractionFailure, clean_text
-from scrapers.site import DiscoveryError, Listing, SitemapRef, register
+from scrapers.site import DiscoveryError, Listing, Redesign, SitemapRef, register
 from scrapers.template import Template
 
 _ARTICLE = re.compile(r"^/news/([a-z0-9-]+)\.html$")
@@ -124,6 +124,10 @@ class Gazette:
             paywalled=False,
             paragraphs=paragraphs,
         )
+
+    @property
+    def redesign(self) -> Redesign | None:
+        return None  # its markup is fixed: a page without its story just fails
 
 
 SITE = register(Gazette())
