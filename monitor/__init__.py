@@ -2,8 +2,8 @@
 
 The pipeline, one module per stage::
 
-    discover.py -> fetch.py -> (scrapers.cphpost.extract) -> store.py -> diff.py
-      -> classify.py -> alerts/ (outbox, render, deliver)
+    discover.py -> fetch.py -> (the site's extract, scrapers/site.py) -> store.py -> diff/
+      -> classify/ -> alerts/ (outbox, render, deliver)
 
 ``check.py`` is one article's whole path through it; ``daemon.py`` schedules it.
 """
