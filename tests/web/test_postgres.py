@@ -17,6 +17,7 @@ from monitor.web.db import WebDatabase, open_readonly
 from monitor.web.search import PG_DOCUMENT
 from tests.dbs import pg_schema_url
 from tests.web.conftest import Filled, fill
+from tests.web.test_api_exports import assert_details_as_stored
 
 pytestmark = pytest.mark.postgres
 
@@ -43,6 +44,13 @@ def test_pages_and_search_work_on_postgres(pg: tuple[Filled, WebDatabase]) -> No
     ]
     assert client.get("/search", params={"q": 'asylum OR "x -y'}).status_code == 200
     assert client.get("/feed.atom").status_code == 200
+
+
+def test_change_details_come_from_postgres_as_the_diff_stored_them(
+    pg: tuple[Filled, WebDatabase],
+) -> None:
+    filled, web = pg
+    assert_details_as_stored(TestClient(create_app(filled.settings, web)), filled)
 
 
 def test_postgres_search_uses_the_gin_index(pg: tuple[Filled, WebDatabase]) -> None:
