@@ -81,6 +81,8 @@ def test_a_date_range_of_changes_exports_as_csv_and_json(client: TestClient) -> 
 
 def test_exports_refuse_bad_ranges_and_unknown_formats(client: TestClient, filled: Filled) -> None:
     assert client.get("/exports/changes.csv", params={"until": "soon"}).status_code == 400
+    assert client.get("/exports/changes.json", params={"page": "2"}).status_code == 400
+    assert client.get("/exports/changes.json", params={"kind": "rumour"}).status_code == 400
     assert client.get("/exports/changes.xlsx").status_code == 404
     assert client.get(f"/articles/{filled.rejected}/versions.xml").status_code == 404
     assert client.get("/articles/999999/versions.csv").status_code == 404
