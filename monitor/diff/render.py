@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from difflib import unified_diff
+from typing import Literal
 
 from monitor.diff.compare import paywall_label, related_change
 from monitor.diff.text import (
@@ -58,9 +60,15 @@ def render_unified(
 
 
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
+Op = Literal["equal", "delete", "insert"]
+_HTML_TAGS: dict[Op, tuple[str, str]] = {
+    "equal": ("", ""),
+    "delete": ("<del>", "</del>"),
+    "insert": ("<ins>", "</ins>"),
+}
 
 
-def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+def word_diff(old: str, new: str) -> list[tuple[Op, str]]:
     """``old`` → ``new`` as ("equal" | "delete" | "insert", text) runs, word by word.
 
     Spaces between two changed words join the change, so a reworded phrase reads as one
@@ -75,7 +83,7 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
         between_changes = ops[k - 1][0] != "equal" and ops[k + 1][0] != "equal"
         if tag == "equal" and between_changes and "".join(a[i1:i2]).isspace():
             ops[k] = ("replace", i1, i2, j1, j2)
-    out: list[tuple[str, str]] = []
+    out: list[tuple[Op, str]] = []
     k = 0
     while k < len(ops):
         tag, i1, i2, j1, j2 = ops[k]
@@ -100,12 +108,16 @@ def render_words_text(old: str, new: str) -> str:
     return "".join(f"{marks[op][0]}{text}{marks[op][1]}" for op, text in word_diff(old, new))
 
 
-def _html_words(old: str, new: str) -> str:
-    """Word-level <del>/<ins> markup; every piece of text escaped."""
-    tags = {"equal": ("", ""), "delete": ("<del>", "</del>"), "insert": ("<ins>", "</ins>")}
+def words_html(segments: Iterable[tuple[Op, str]]) -> str:
+    """Runs from :func:`word_diff` as markup: deletions in ``<del>``, insertions in ``<ins>``
+    (no attributes), every piece of text through :func:`html.escape`."""
     return "".join(
-        f"{tags[op][0]}{html.escape(text)}{tags[op][1]}" for op, text in word_diff(old, new)
+        f"{_HTML_TAGS[op][0]}{html.escape(text)}{_HTML_TAGS[op][1]}" for op, text in segments
     )
+
+
+def _html_words(old: str, new: str) -> str:
+    return words_html(word_diff(old, new))
 
 
 def render_html(old: Article, new: Article) -> str:

@@ -34,7 +34,7 @@ from monitor.web.pages import article_context
 from monitor.web.params import BadRequest, check_topic, parse_filter, parse_int
 from monitor.web.queries import all_versions, iter_changes, list_changes
 from monitor.web.search import SearchIndex, check_query
-from monitor.web.security import SecurityHeaders, TokenAuth
+from monitor.web.security import HEADERS, SecurityHeaders, TokenAuth
 
 HERE = Path(__file__).parent
 MAX_ID = 2**62
@@ -221,7 +221,10 @@ def create_app(settings: Settings, web: WebDatabase) -> Starlette:
 
     def server_error(request: Request, exc: Exception) -> Response:
         log.error("web: %s %s failed: %r", request.method, request.url.path, exc)
-        return error_page(500, "Something went wrong", "The page could not be shown.")
+        page = error_page(500, "Something went wrong", "The page could not be shown.")
+        # Starlette answers a 500 from outside every middleware: the headers are added here
+        page.headers.update({name.decode(): value.decode() for name, value in HEADERS})
+        return page
 
     formats = "{fmt:str}"
     routes = [

@@ -1,7 +1,12 @@
 """Reads for the web view: changes with their article, an article's timeline, two versions.
 
-Only the columns a page shows are selected (a version's ``data`` is loaded only for the two
-versions being compared), so a page costs a few indexed queries whatever the database's size.
+Only the columns a page shows are selected, and never a whole ``Change.diff``: the database
+hands over just the ``detail`` strings of its changes (:class:`DiffDetails`), so a row costs
+the same whatever the size of the texts the diff holds. A version's ``data`` is loaded only for
+the two versions being compared. ``/`` first picks the page's change ids from the
+``created_at`` index, then joins articles and versions for those rows only, so the last page
+costs about what the first does. Reads go through the session's connection (Core rows, no ORM
+loading): these are read-only views, never written back.
 """
 
 from __future__ import annotations
@@ -11,9 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, or_
+from sqlalchemy import JSON, String, cast, or_
 from sqlalchemy import select as columns
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from monitor.alerts import is_ops_kind
@@ -31,6 +39,35 @@ def json_list_has(column: Any, value: str) -> Any:
     """A JSON list column (stored as text by both databases) holds the string ``value``."""
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return cast(column, String).like(f'%"{escaped}"%', escape="\\")
+
+
+class DiffDetails(FunctionElement[Any]):
+    """``DiffDetails(change.diff)``: the non-empty ``detail`` of each of the diff's changes,
+    as a JSON list, computed by the database (SQLite JSON1, PostgreSQL json functions)."""
+
+    type = JSON()
+    name = "diff_details"
+    inherit_cache = True
+
+
+@compiles(DiffDetails, "sqlite")
+def _details_sqlite(element: DiffDetails, compiler: SQLCompiler, **kw: Any) -> str:
+    diff = compiler.process(element.clauses, **kw)
+    detail = "json_extract(value, '$.detail')"
+    return (
+        f"(SELECT json_group_array({detail}) FROM json_each({diff}, '$.changes') "
+        f"WHERE coalesce({detail}, '') != '')"
+    )
+
+
+@compiles(DiffDetails, "postgresql")
+def _details_postgresql(element: DiffDetails, compiler: SQLCompiler, **kw: Any) -> str:
+    diff = compiler.process(element.clauses, **kw)
+    return (
+        "(SELECT coalesce(json_agg(c.value ->> 'detail'), '[]'::json) "
+        f"FROM json_array_elements(({diff}) -> 'changes') AS c "
+        "WHERE coalesce(c.value ->> 'detail', '') <> '')"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,42 +112,17 @@ class ChangeRow:
         }
 
 
-def _details(diff: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(str(c.get("detail", "")) for c in diff.get("changes") or () if c.get("detail"))
-
-
 # Made once: fresh aliases per query would defeat SQLAlchemy's compiled-statement cache.
 _NEW, _OLD, _CURRENT = aliased(Version), aliased(Version), aliased(Version)
 
 
-def _change_query(flt: ChangeFilter) -> Any:
-    new, old, current = _NEW, _OLD, _CURRENT
-    query = (
-        columns(
-            *as_columns(
-                Change.id,
-                Change.article_id,
-                Change.created_at,
-                Change.kind,
-                Change.kinds,
-                Change.significance,
-                Change.held,
-                Change.diff,
-                Article.url,
-                Article.topics,
-                new.title,
-                current.title,
-                old.seq,
-                new.seq,
-            )
-        )
-        .join(Article, col(Article.id) == col(Change.article_id))
-        .outerjoin(new, col(new.id) == col(Change.to_version_id))
-        .outerjoin(old, col(old.id) == col(Change.from_version_id))
-        .outerjoin(current, col(current.id) == col(Article.current_version_id))
-    )
+def _selected_ids(flt: ChangeFilter) -> Any:
+    """The ids of the changes the filter selects, newest first (paged by the caller)."""
+    query = columns(col(Change.id))
     if flt.topic:
-        query = query.where(json_list_has(Article.topics, flt.topic))
+        query = query.join(Article, col(Article.id) == col(Change.article_id)).where(
+            json_list_has(Article.topics, flt.topic)
+        )
     if flt.kind:
         query = query.where(
             or_(col(Change.kind) == flt.kind.value, json_list_has(Change.kinds, flt.kind.value))
@@ -124,6 +136,37 @@ def _change_query(flt: ChangeFilter) -> Any:
     return query.order_by(col(Change.created_at).desc(), col(Change.id).desc())
 
 
+def _change_query(ids: Any) -> Any:
+    """The listed columns of the changes whose ids the subquery ``ids`` yields, newest first."""
+    new, old, current = _NEW, _OLD, _CURRENT
+    return (
+        columns(
+            *as_columns(
+                Change.id,
+                Change.article_id,
+                Change.created_at,
+                Change.kind,
+                Change.kinds,
+                Change.significance,
+                Change.held,
+                DiffDetails(Change.diff),
+                Article.url,
+                Article.topics,
+                new.title,
+                current.title,
+                old.seq,
+                new.seq,
+            )
+        )
+        .join(ids, ids.c.id == col(Change.id))
+        .join(Article, col(Article.id) == col(Change.article_id))
+        .outerjoin(new, col(new.id) == col(Change.to_version_id))
+        .outerjoin(old, col(old.id) == col(Change.from_version_id))
+        .outerjoin(current, col(current.id) == col(Article.current_version_id))
+        .order_by(col(Change.created_at).desc(), col(Change.id).desc())
+    )
+
+
 def _rows(db: Session, found: Sequence[Sequence[Any]]) -> list[ChangeRow]:
     """Change rows with the (non-operator) alerts each caused."""
     caused: dict[int, list[str]] = {}
@@ -132,12 +175,14 @@ def _rows(db: Session, found: Sequence[Sequence[Any]]) -> list[ChangeRow]:
         query = columns(*as_columns(Alert.change_id, Alert.kind)).where(
             col(Alert.change_id).in_(ids)
         )
-        for change_id, kind in db.execute(query):
+        for change_id, kind in db.connection().execute(query):
             if change_id is not None and not is_ops_kind(kind):
                 caused.setdefault(change_id, []).append(kind)
     rows = []
     for values in found:
-        (cid, aid, at, kind, kinds, sig, held, diff, url, topics, title, current, frm, to) = values
+        (cid, aid, at, kind, kinds, sig, held, details, url, topics, title, current, frm, to) = (
+            values
+        )
         rows.append(
             ChangeRow(
                 id=cid,
@@ -147,7 +192,7 @@ def _rows(db: Session, found: Sequence[Sequence[Any]]) -> list[ChangeRow]:
                 kinds=tuple(kinds or (kind,)),
                 significance=Significance(sig),
                 held=held,
-                details=_details(diff or {}),
+                details=tuple(details or ()),
                 title=title or current or url,
                 url=url,
                 topics=tuple(topics or ()),
@@ -167,16 +212,16 @@ class ChangePage:
 
 def list_changes(db: Session, flt: ChangeFilter, size: int = PAGE_SIZE) -> ChangePage:
     """One page of changes, newest first, with the alerts they caused."""
-    query = _change_query(flt).offset((flt.page - 1) * size).limit(size + 1)
-    found = list(db.execute(query))
+    ids = _selected_ids(flt).offset((flt.page - 1) * size).limit(size + 1).subquery("page")
+    found = list(db.connection().execute(_change_query(ids)))
     return ChangePage(_rows(db, found[:size]), len(found) > size)
 
 
 def iter_changes(db: Session, flt: ChangeFilter, limit: int) -> Iterator[ChangeRow]:
     """Every change the filter selects (at most ``limit``), newest first, for exports."""
-    query = _change_query(flt).limit(limit)
+    query = _change_query(_selected_ids(flt).limit(limit).subquery("page"))
     batch: list[Any] = []
-    for values in db.execute(query.execution_options(yield_per=500)):
+    for values in db.connection().execute(query.execution_options(yield_per=500)):
         batch.append(values)
         if len(batch) == 500:
             yield from _rows(db, batch)
@@ -227,7 +272,7 @@ def article_view(db: Session, article_id: int) -> ArticleView | None:
         return None
     versions = [
         VersionRow(*values)
-        for values in db.execute(
+        for values in db.connection().execute(
             columns(
                 *as_columns(
                     Version.id,
@@ -243,23 +288,36 @@ def article_view(db: Session, article_id: int) -> ArticleView | None:
         )
     ]
     by_id = {v.id: v for v in versions}
-    changes = db.exec(
-        select(Change).where(Change.article_id == article_id).order_by(col(Change.id))
-    ).all()
+    changes = db.connection().execute(
+        columns(
+            *as_columns(
+                Change.created_at,
+                Change.kind,
+                Change.kinds,
+                Change.significance,
+                DiffDetails(Change.diff),
+                Change.held,
+                Change.from_version_id,
+                Change.to_version_id,
+            )
+        )
+        .where(col(Change.article_id) == article_id)
+        .order_by(col(Change.id))
+    )
     timeline: list[TimelineEntry] = []
     produced: set[int] = set()
-    for change in changes:
-        version = by_id.get(change.to_version_id) if change.to_version_id else None
+    for at, kind, kinds, significance, details, held, from_id, to_id in changes:
+        version = by_id.get(to_id) if to_id else None
         if version is not None:
             produced.add(version.id)
-        frm = by_id.get(change.from_version_id) if change.from_version_id else None
+        frm = by_id.get(from_id) if from_id else None
         timeline.append(
             TimelineEntry(
-                at=change.created_at,
-                kinds=tuple(change.kinds or (change.kind,)),
-                significance=Significance(change.significance),
-                details=_details(change.diff or {}),
-                held=change.held,
+                at=at,
+                kinds=tuple(kinds or (kind,)),
+                significance=Significance(significance),
+                details=tuple(details or ()),
+                held=held,
                 version=version,
                 from_seq=frm.seq if frm else None,
             )

@@ -1,27 +1,25 @@
 """Two versions of an article as HTML: word-level, inline or side by side, field by field.
 
 What changed comes from :func:`monitor.diff.diff_articles` (the same verdict the alerts use);
-this module only lays it out. Each change becomes a section (headline, standfirst, body, …) with
-its significance and reason, an inline rendering (``<del>`` and ``<ins>`` in one text) and a
-side-by-side one (the old text with its deletions, the new text with its insertions). Every
-piece of article text goes through :func:`html.escape`; the only markup emitted is ``<p>``,
-``<del>`` and ``<ins>`` without attributes, so the result is safe to mark as such in a template.
+this module only lays it out, with the word diff and its markup of :mod:`monitor.diff.render`
+(the shapes the HTML alerts and ``diff --html`` use). Each change becomes a section (headline,
+standfirst, body, …) with its significance and reason, an inline rendering (``<del>`` and
+``<ins>`` in one text) and a side-by-side one (the old text with its deletions, the new text
+with its insertions). Every piece of article text goes through :func:`html.escape`; the only
+markup emitted is ``<p>``, ``<del>`` and ``<ins>`` without attributes, so the result is safe to
+mark as such in a template.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
-from difflib import SequenceMatcher
-from typing import Literal
 
 from markupsafe import Markup
 
 from monitor.diff import ChangeKind, Diff, Significance, diff_articles
+from monitor.diff.render import Op, word_diff, words_html
 from scrapers.article import Article
-
-Op = Literal["equal", "delete", "insert"]
 
 SECTION_TITLES: dict[ChangeKind, str] = {
     ChangeKind.NEW: "New article",
@@ -38,7 +36,6 @@ SECTION_TITLES: dict[ChangeKind, str] = {
     ChangeKind.RESTORED: "Restored",
 }
 
-_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n|\n")
 
 
@@ -62,68 +59,27 @@ class Section:
     pieces: tuple[Piece, ...]
 
 
-def word_segments(old: str, new: str) -> list[tuple[Op, str]]:
-    """The two texts as runs of equal, deleted and inserted words (whitespace kept).
-
-    A space between two changed words joins the change, so a reworded phrase reads as one
-    deletion and one insertion rather than alternating single words.
-    """
-    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
-    ops = SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
-    for k in range(1, len(ops) - 1):
-        tag, i1, i2, j1, j2 = ops[k]
-        between = ops[k - 1][0] != "equal" and ops[k + 1][0] != "equal"
-        if tag == "equal" and between and "".join(a[i1:i2]).isspace():
-            ops[k] = ("replace", i1, i2, j1, j2)
-    segments: list[tuple[Op, str]] = []
-
-    def add(op: Op, text: str) -> None:
-        if not text:
-            return
-        if segments and segments[-1][0] == op:
-            segments[-1] = (op, segments[-1][1] + text)
-        else:
-            segments.append((op, text))
-
-    pending_del: list[str] = []
-    pending_ins: list[str] = []
-    for tag, i1, i2, j1, j2 in ops:
-        if tag == "equal":
-            add("delete", "".join(pending_del))
-            add("insert", "".join(pending_ins))
-            pending_del, pending_ins = [], []
-            add("equal", "".join(a[i1:i2]))
-        else:
-            pending_del += a[i1:i2]
-            pending_ins += b[j1:j2]
-    add("delete", "".join(pending_del))
-    add("insert", "".join(pending_ins))
-    return segments
-
-
 def paragraphs_html(segments: list[tuple[Op, str]]) -> Markup:
-    """Segments as ``<p>`` paragraphs (a newline starts one), changes in ``<del>``/``<ins>``.
+    """Runs from :func:`word_diff` as ``<p>`` paragraphs (a newline starts one), changes in
+    ``<del>``/``<ins>`` (:func:`words_html`).
 
     A change that spans a paragraph break is closed at the end of one paragraph and reopened
     in the next, so the markup always nests.
     """
-    paragraphs: list[list[str]] = [[]]
+    paragraphs: list[list[tuple[Op, str]]] = [[]]
     for op, text in segments:
-        parts = _PARAGRAPH_BREAK.split(text)
-        for n, part in enumerate(parts):
+        for n, part in enumerate(_PARAGRAPH_BREAK.split(text)):
             if n:
                 paragraphs.append([])
-            if not part:
-                continue
-            escaped = html.escape(part)
-            tag = {"equal": "", "delete": "del", "insert": "ins"}[op]
-            paragraphs[-1].append(f"<{tag}>{escaped}</{tag}>" if tag else escaped)
-    body = "".join(f"<p>{''.join(p)}</p>" for p in paragraphs if "".join(p).strip())
+            if part:
+                paragraphs[-1].append((op, part))
+    shown = [runs for runs in paragraphs if any(op != "equal" or t.strip() for op, t in runs)]
+    body = "".join(f"<p>{words_html(runs)}</p>" for runs in shown)
     return Markup(body or "<p></p>")
 
 
 def _piece(significance: Significance, detail: str, old: str, new: str) -> Piece:
-    segments = word_segments(old, new)
+    segments = word_diff(old, new)
     return Piece(
         significance=significance,
         detail=detail,

@@ -8,6 +8,12 @@ is contentless: it holds only the index; snippets are cut from the version itsel
 
 PostgreSQL: a GIN index on the same expression the query uses (migration ``0004_search``), kept
 by the database itself. The user's words go through ``websearch_to_tsquery``.
+
+Ranking is bounded: only the newest ``RANK_LIMIT`` matching versions are scored (BM25 on
+SQLite, ``ts_rank`` on PostgreSQL) and grouped by article. Finding the matches is cheap; scoring
+them is what costs, and a common word matches a large share of every version ever stored. When
+more versions match, the page says so and asks for more words; the newest matches are the ones
+worth reading first in a news archive anyway. Snippets are cut only for the hits on the page.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from monitor.web.queries import as_columns
 
 MAX_QUERY = 200
 RESULTS_PER_PAGE = 20
+RANK_LIMIT = 2000  # matching versions scored per search, newest first
 REFRESH_BATCH = 2000
 # The PostgreSQL document: the same expression as the index in migration 0004_search.
 PG_DOCUMENT = (
@@ -60,6 +67,8 @@ class Results:
     query: str
     hits: list[Hit]
     has_next: bool
+    capped: bool = False  # more versions match than were ranked
+    rank_limit: int = RANK_LIMIT
 
 
 def check_query(value: str | None) -> str:
@@ -88,8 +97,9 @@ def fts5_query(query: str) -> str:
 class SearchIndex:
     """The SQLite side index: created on first use, topped up with new versions."""
 
-    def __init__(self, web: WebDatabase) -> None:
+    def __init__(self, web: WebDatabase, rank_limit: int = RANK_LIMIT) -> None:
         self.web = web
+        self.rank_limit = rank_limit
         self._lock = threading.Lock()
 
     def refresh(self) -> int:
@@ -146,33 +156,46 @@ class SearchIndex:
 
     def search(self, db: Session, query: str, page: int) -> Results:
         if not query:
-            return Results(query, [], False)
+            return Results(query, [], False, rank_limit=self.rank_limit)
         offset = (page - 1) * RESULTS_PER_PAGE
         if self.web.is_sqlite:
             self.refresh()
             expression = fts5_query(query)
             if not expression:
-                return Results(query, [], False)
+                return Results(query, [], False, rank_limit=self.rank_limit)
+            # FTS5 walks the matches in rowid order; bm25() is computed for the newest only
+            matches = (
+                f"SELECT rowid AS id FROM {_FTS} WHERE version_fts MATCH :q "
+                "ORDER BY rowid DESC LIMIT :cap"
+            )
             sql = text(
-                f"SELECT v.article_id, max(v.id), count(*), min(f.rank) AS score "
-                f"FROM {_FTS} f JOIN main.version v ON v.id = f.rowid "
-                "WHERE f.version_fts MATCH :q "
+                "SELECT v.article_id, max(v.id), count(*), min(f.score) AS score FROM "
+                f"(SELECT rowid AS id, bm25(version_fts) AS score FROM {_FTS} "
+                "WHERE version_fts MATCH :q ORDER BY rowid DESC LIMIT :cap) AS f "
+                "JOIN main.version v ON v.id = f.id "
                 "GROUP BY v.article_id ORDER BY score, max(v.id) DESC LIMIT :n OFFSET :o"
             )
         else:
             expression = query
+            matches = (
+                "SELECT id FROM version, websearch_to_tsquery('english'::regconfig, :q) AS q "
+                f"WHERE {PG_DOCUMENT} @@ q ORDER BY id DESC LIMIT :cap"
+            )
             sql = text(
-                f"SELECT article_id, max(id), count(*), max(ts_rank({PG_DOCUMENT}, q)) AS score "
+                "SELECT article_id, max(id), count(*), max(score) AS score FROM "
+                f"(SELECT id, article_id, ts_rank({PG_DOCUMENT}, q) AS score "
                 "FROM version, websearch_to_tsquery('english'::regconfig, :q) AS q "
-                f"WHERE {PG_DOCUMENT} @@ q "
+                f"WHERE {PG_DOCUMENT} @@ q ORDER BY id DESC LIMIT :cap) AS f "
                 "GROUP BY article_id ORDER BY score DESC, max(id) DESC LIMIT :n OFFSET :o"
             )
-        rows = db.connection().execute(
-            sql, {"q": expression, "n": RESULTS_PER_PAGE + 1, "o": offset}
-        )
-        found = [(int(a), int(v), int(n)) for a, v, n, _ in rows]
+        connection = db.connection()
+        cap = self.rank_limit
+        params = {"q": expression, "cap": cap, "n": RESULTS_PER_PAGE + 1, "o": offset}
+        found = [(int(a), int(v), int(n)) for a, v, n, _ in connection.execute(sql, params)]
+        counted = text(f"SELECT count(*) FROM ({matches}) AS m")
+        capped = connection.execute(counted, {"q": expression, "cap": cap + 1}).scalar_one() > cap
         hits = _hits(db, found[:RESULTS_PER_PAGE], query)
-        return Results(query, hits, len(found) > RESULTS_PER_PAGE)
+        return Results(query, hits, len(found) > RESULTS_PER_PAGE, capped, cap)
 
 
 def _hits(db: Session, found: Sequence[tuple[int, int, int]], query: str) -> list[Hit]:

@@ -72,9 +72,13 @@ SMOKES: dict[str, Smoke] = {
         ("--versions", "60", "--per-article", "3", "--requests", "3"),
         (
             r"^built 20 articles, 60 versions in ",
-            rf"^/ +{NUMBER} +{NUMBER}$",
-            rf"^article \(diff\) +{NUMBER} +{NUMBER}$",
-            rf"^search +{NUMBER} +{NUMBER}$",
+            rf"^healthz \(floor\)( +{NUMBER}){{4}}$",
+            rf"^/( +{NUMBER}){{4}}$",
+            rf"^/ last page( +{NUMBER}){{4}}$",
+            rf"^article \(diff\)( +{NUMBER}){{4}}$",
+            rf"^search( +{NUMBER}){{4}}$",
+            rf"^search 2 words( +{NUMBER}){{4}}$",
+            r"^target (met|missed): p95 ",
         ),
     ),
     "scale.py": Smoke(

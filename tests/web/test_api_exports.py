@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 
+from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
+from monitor.db import engine_for
+from monitor.models import Change, Version
 from tests.web.conftest import HOSTILE_TITLE, REJECTED, Filled
 
 
@@ -78,6 +81,8 @@ def test_a_date_range_of_changes_exports_as_csv_and_json(client: TestClient) -> 
 
 def test_exports_refuse_bad_ranges_and_unknown_formats(client: TestClient, filled: Filled) -> None:
     assert client.get("/exports/changes.csv", params={"until": "soon"}).status_code == 400
+    assert client.get("/exports/changes.json", params={"page": "2"}).status_code == 400
+    assert client.get("/exports/changes.json", params={"kind": "rumour"}).status_code == 400
     assert client.get("/exports/changes.xlsx").status_code == 404
     assert client.get(f"/articles/{filled.rejected}/versions.xml").status_code == 404
     assert client.get("/articles/999999/versions.csv").status_code == 404
@@ -88,3 +93,37 @@ def test_csv_cells_that_look_like_formulas_are_kept_as_text() -> None:
 
     text = "".join(csv_rows(("a", "b"), [{"a": "=HYPERLINK(1)", "b": "-5"}, {"a": "ok", "b": 1}]))
     assert text == "a,b\r\n'=HYPERLINK(1),'-5\r\nok,1\r\n"
+
+
+def stored_details(url: str) -> dict[tuple[int, int | None, int | None], list[str]]:
+    """Each change's non-empty details as the write path stored them in ``Change.diff``,
+    keyed by (article, from version, to version), read through the daemon's own engine."""
+    engine = engine_for(url)
+    with Session(engine) as db:
+        changes = db.exec(select(Change)).all()
+        seq = {v.id: v.seq for v in db.exec(select(Version)).all()}
+    return {
+        (c.article_id, seq.get(c.from_version_id), seq.get(c.to_version_id)): [
+            str(x["detail"]) for x in c.diff.get("changes") or () if x.get("detail")
+        ]
+        for c in changes
+    }
+
+
+def assert_details_as_stored(client: TestClient, filled: Filled) -> None:
+    stored = stored_details(filled.url)
+    listed = client.get("/api/changes").json()["changes"]
+    assert len(listed) == 6
+    for change in listed:
+        key = (change["article_id"], change["from_version"], change["to_version"])
+        assert change["details"] == stored[key], change
+    timeline = client.get(f"/api/articles/{filled.rejected}").json()["timeline"]
+    rejected = filled.rejected
+    assert [t["details"] for t in timeline] == [stored[rejected, None, 1], stored[rejected, 1, 2]]
+    assert "number changed: 550 → 548" in stored[rejected, 1, 2]
+
+
+def test_change_details_are_listed_exactly_as_the_diff_stored_them(
+    client: TestClient, filled: Filled
+) -> None:
+    assert_details_as_stored(client, filled)

@@ -9,14 +9,16 @@ import pytest
 from selectolax.lexbor import LexborHTMLParser
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from monitor.db import engine_for
 from monitor.web.app import create_app
 from monitor.web.db import WebDatabase, open_readonly
-from monitor.web.search import PG_DOCUMENT
+from monitor.web.search import PG_DOCUMENT, SearchIndex
 from tests.dbs import pg_schema_url
 from tests.web.conftest import Filled, fill
+from tests.web.test_api_exports import assert_details_as_stored
 
 pytestmark = pytest.mark.postgres
 
@@ -45,6 +47,13 @@ def test_pages_and_search_work_on_postgres(pg: tuple[Filled, WebDatabase]) -> No
     assert client.get("/feed.atom").status_code == 200
 
 
+def test_change_details_come_from_postgres_as_the_diff_stored_them(
+    pg: tuple[Filled, WebDatabase],
+) -> None:
+    filled, web = pg
+    assert_details_as_stored(TestClient(create_app(filled.settings, web)), filled)
+
+
 def test_postgres_search_uses_the_gin_index(pg: tuple[Filled, WebDatabase]) -> None:
     _, web = pg
     with web.engine.connect() as connection:
@@ -62,3 +71,18 @@ def test_the_web_connections_are_read_only_on_postgres(pg: tuple[Filled, WebData
     _, web = pg
     with web.engine.connect() as connection, pytest.raises(DBAPIError, match="read-only"):
         connection.execute(text("DELETE FROM fetchlog"))
+
+
+def test_postgres_ranks_only_the_newest_matching_versions(pg: tuple[Filled, WebDatabase]) -> None:
+    filled, web = pg
+    with Session(web.engine) as db:
+        bounded = SearchIndex(web, rank_limit=2).search(db, "asylum", 1)
+        exact = SearchIndex(web, rank_limit=5).search(db, "asylum", 1)
+    assert bounded.capped and not exact.capped
+    assert sorted((h.article_id, h.seq) for h in bounded.hits) == [
+        (filled.rejected, 2),
+        (filled.hostile, 2),
+    ]
+    assert sorted(h.article_id for h in exact.hits) == sorted(
+        [filled.rejected, filled.repatriations, filled.hostile]
+    )

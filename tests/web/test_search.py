@@ -10,9 +10,10 @@ from selectolax.lexbor import LexborHTMLParser
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
+from monitor.web.app import create_app
 from monitor.web.db import open_readonly
 from monitor.web.search import SearchIndex, fts5_query
-from tests.web.conftest import REJECTED, T0, fill, page, record_page
+from tests.web.conftest import REJECTED, T0, Filled, fill, page, record_page
 
 
 def hits(client: TestClient, query: str) -> list[str]:
@@ -74,3 +75,35 @@ def test_the_index_takes_in_versions_the_daemon_stores_while_the_web_view_runs(
     assert [(h.article_id, h.seq) for h in found] == [(filled.rejected, 3)]
     assert index.refresh() == 0
     web.engine.dispose()
+
+
+def test_only_the_newest_matching_versions_are_ranked_and_the_page_says_when_more_match(
+    filled: Filled,
+) -> None:
+    """Five versions of three articles hold "asylum"; ranking the newest two leaves one out."""
+    web = open_readonly(filled.settings)
+    with Session(web.engine) as db:
+        bounded = SearchIndex(web, rank_limit=2).search(db, "asylum", 1)
+        exact = SearchIndex(web, rank_limit=5).search(db, "asylum", 1)
+    assert bounded.capped and not exact.capped
+    assert sorted((h.article_id, h.seq, h.matching_versions) for h in bounded.hits) == [
+        (filled.rejected, 2, 1),
+        (filled.hostile, 2, 1),
+    ]
+    assert sorted((h.article_id, h.matching_versions) for h in exact.hits) == [
+        (filled.rejected, 2),
+        (filled.repatriations, 1),
+        (filled.hostile, 2),
+    ]
+    app = create_app(filled.settings, web)
+    app.state.web.index = SearchIndex(web, rank_limit=2)
+    tree = LexborHTMLParser(TestClient(app).get("/search", params={"q": "asylum"}).text)
+    notice = tree.css_first("p.capped")
+    assert notice is not None and "newest 2 of them" in notice.text()
+    assert len(tree.css(".hit")) == 2
+    web.engine.dispose()
+
+
+def test_a_search_under_the_rank_limit_says_nothing_of_it(client: TestClient) -> None:
+    tree = LexborHTMLParser(client.get("/search", params={"q": "asylum"}).text)
+    assert tree.css("p.capped") == [] and len(tree.css(".hit")) == 3

@@ -90,3 +90,39 @@ def test_a_missing_database_is_one_clear_error(tmp_path: Path) -> None:
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'none.sqlite3'}")
     with pytest.raises(DatabaseError, match="run `cphpost-monitor db upgrade` first"):
         open_readonly(settings)
+
+
+def test_a_failing_database_gets_a_500_page_without_a_traceback(
+    filled: Filled, tmp_path: Path
+) -> None:
+    """The database file is replaced by junk after start: every read fails inside a handler."""
+    copy = tmp_path / "copy.sqlite3"
+    source = sqlite3.connect(filled.url.removeprefix("sqlite:///"))
+    target = sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
+    settings = load_settings(
+        database_url=f"sqlite:///{copy}",
+        data_dir=tmp_path / "data",
+        site_url=filled.settings.site_url,
+    )
+    web = open_readonly(settings)
+    web.engine.dispose()  # no connection opened before the file broke
+    copy.write_bytes(b"this is not a database " * 512)
+    client = TestClient(create_app(settings, web), raise_server_exceptions=False)
+    for path in ("/", "/articles/1", "/search?q=asylum", "/feed.atom"):
+        response = client.get(path)
+        assert response.status_code == 500, path
+        assert "Something went wrong" in response.text, path
+        assert "Traceback" not in response.text and "sqlite" not in response.text.lower(), path
+        assert "default-src 'none'" in response.headers["content-security-policy"], path
+    web.engine.dispose()
+
+
+def test_error_pages_and_feeds_carry_the_security_headers(client: TestClient) -> None:
+    for path, status in (("/?page=x", 400), ("/articles/999999", 404), ("/feed.atom", 200)):
+        response = client.get(path)
+        assert response.status_code == status, path
+        assert "default-src 'none'" in response.headers["content-security-policy"], path
+        assert response.headers["x-content-type-options"] == "nosniff", path
