@@ -39,11 +39,11 @@ TEST_WORKERS ?= 2
 test: lint typecheck  ## ruff, mypy and the whole pytest suite
 	$(BIN)/pytest -n $(TEST_WORKERS)
 
-FAST_MARKERS := not e2e and not scale and not bench
+FAST_MARKERS := not e2e and not scale and not bench and not postgres
 WORKERS ?= auto
 
-test-fast: $(STAMP)  ## the inner loop: all but the e2e, scale and bench tests, one process per core
-	$(BIN)/pytest -q -n $(WORKERS) -m "$(FAST_MARKERS)" $(ARGS)
+test-fast: $(STAMP)  ## the inner loop: all but the e2e, scale, bench and PostgreSQL tests, a tenth of the property examples, one process per core
+	HYPOTHESIS_PROFILE=fast $(BIN)/pytest -q -n $(WORKERS) -m "$(FAST_MARKERS)" $(ARGS)
 
 # A pytest selection beside a CPU hog on every core: make test-stress TESTS=tests/scale RUNS=3
 TESTS ?= tests

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support.replay import ReplaySite
 from tests.support.sinks import SMTPSink, WebhookSink
@@ -17,6 +18,12 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TESTS = Path(__file__).resolve().parent
 # Directories whose tests are slow by nature, by marker: ``make test-fast`` leaves them out.
 MARKED_DIRS = {"e2e": "e2e", "scale": "scale", "bench": "bench"}
+
+
+# Property tests draw their full counts by default; ``make test-fast`` asks for a tenth
+# (tests/support/properties.py).
+settings.register_profile("fast", max_examples=10)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

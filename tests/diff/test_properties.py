@@ -19,8 +19,11 @@ from monitor.diff import (
 )
 from scrapers.article import Article, fingerprint
 from tests.diff.helpers import make
+from tests.support.properties import examples
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 VOCABULARY = (
     "the a of to in and for on that with by at from as is was are were has have said would could "
@@ -180,7 +183,7 @@ def odd_articles(draw: st.DrawFn) -> Article:
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(odd_articles(), odd_articles())
 def test_odd_input_never_raises_and_html_stays_inert(old: Article, new: Article) -> None:
     diff = diff_articles(old, new)

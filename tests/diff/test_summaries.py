@@ -11,8 +11,11 @@ from hypothesis import strategies as st
 from monitor.diff import ChangeKind, diff_articles, rate_text, word_change
 from scrapers.article import Article, normalize_text
 from tests.diff.helpers import EXPECTED, load, make
+from tests.support.properties import examples
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 REAL = [load(p.name) for p in sorted(EXPECTED.glob("*.json"))]
 REAL = [a for a in REAL if a.title and a.paragraphs]
 

@@ -26,6 +26,7 @@ from tests.scrapers.recorded import (
     hostile,
     read_bytes,
 )
+from tests.support.properties import examples
 
 CET = timezone(timedelta(hours=1))
 FIELDS = (
@@ -398,21 +399,21 @@ FREE_PAGE = page(FREE_STEM)
 PREMIUM_PAGE = page(PREMIUM_STEM)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.integers(min_value=0, max_value=len(FREE_PAGE)))
 def test_a_cut_anywhere_yields_a_failure_or_the_whole_article(cut: int) -> None:
     result = extract(FREE_PAGE[:cut], FREE["url"])
     assert isinstance(result, ExtractionFailure) or fields(result) == expected_fields(FREE_STEM)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.integers(min_value=0, max_value=len(PREMIUM_PAGE)))
 def test_a_cut_anywhere_in_a_premium_page_never_leaks_the_paywall(cut: int) -> None:
     result = extract(PREMIUM_PAGE[:cut], PREMIUM["url"])
     assert isinstance(result, ExtractionFailure) or fields(result) == expected_fields(PREMIUM_STEM)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.one_of(st.binary(max_size=3000), st.text(max_size=3000)))
 def test_extract_never_raises_on_arbitrary_input(data: bytes | str) -> None:
     assert isinstance(extract(data, FREE["url"]), Article | ExtractionFailure)
