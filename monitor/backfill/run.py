@@ -47,7 +47,7 @@ from scrapers.article import Candidate
 log = logging.getLogger(__name__)
 
 OFFLOAD_AFTER = 100  # claims planned before extraction and classification move to processes
-WAITING_CHECKS = 8  # checks fetched and prepared that may wait for the next transaction
+WAITING_CHECKS = 12  # checks fetched and prepared that may wait for the next transaction
 
 
 @dataclass(slots=True)
@@ -180,7 +180,10 @@ class Run:
                 raise
         checks = [asyncio.create_task(self._checks(ctx)) for _ in range(self._pool_size())]
         heartbeat = None if self.dry_run else asyncio.create_task(self._heartbeat())
-        self.writer = None if self.dry_run else Writer(ctx, lambda: self.busy, self.timings)
+        self.writer = None
+        if not self.dry_run:
+            fetching = self._pool_size() - WAITING_CHECKS
+            self.writer = Writer(ctx, lambda: self.busy, self.timings, fetching=fetching)
         writing = None if self.writer is None else asyncio.create_task(self.writer.run())
         walker = Walker(self.settings, self.engine, ctx.fetcher, self, self.since, self.dry_run)
         completed = False
@@ -246,6 +249,7 @@ class Run:
         await pool.close(measure=self.timings is not None)
         if self.timings is not None:
             self.timings.prepared_by_workers += pool.jobs
+            self.timings.worker_chunks += pool.chunks
             self.timings.worker_cpu += sum(u.cpu for u in pool.usage.values())
             peak = max((u.peak_kib for u in pool.usage.values()), default=0)
             self.timings.worker_peak_kib = max(self.timings.worker_peak_kib, peak)

@@ -88,6 +88,22 @@ def test_the_worker_gives_what_prepare_gives_inline(rules: Rules) -> None:
     assert got == [prepare(r, SITE, rules, None, scraper=CPHPOST) for r in fetched]
 
 
+def test_pages_that_arrive_while_the_worker_is_busy_go_together_as_one_chunk(
+    rules: Rules,
+) -> None:
+    """Ten checks at once, one worker: the first page is sent alone, the second queued behind
+    it, and the eight that arrive while both are out go together when the first answers."""
+    fetched = results()[:10]
+
+    async def use(pool: Pool) -> list[Any]:
+        prepared = await asyncio.gather(*(pool.prepare(r, None) for r in fetched))
+        assert (pool.jobs, pool.chunks, pool.in_flight, pool.waiting) == (10, 3, 0, [])
+        return prepared
+
+    got = with_pool(rules, use)
+    assert got == [prepare(r, SITE, rules, None, scraper=CPHPOST) for r in fetched]
+
+
 def test_a_page_with_the_known_fingerprint_is_not_classified(rules: Rules) -> None:
     result = results()[0]
     known = prepare(result, SITE, rules, None, scraper=CPHPOST).fingerprint
