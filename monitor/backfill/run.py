@@ -10,6 +10,7 @@ queue worked by a small pool of checks.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -352,27 +353,38 @@ class Run:
             claim, unit = item
             self.busy += 1
             try:
-                report: Report | None = await self._check(ctx, claim)
+                await self._check(ctx, claim, unit)
             except Exception:  # a bug in one check must not end the backfill
                 log.exception("check of %s crashed", claim.url)
-                report = None
             finally:
                 self.busy -= 1
                 if self.writer is not None:
                     self.writer.poke()
-            self._tally(report, unit)
             unit.outstanding -= 1
             await unit.maybe_done()
             self._report()
 
-    async def _check(self, ctx: Context, claim: Claim) -> Report:
-        """:func:`monitor.check.check`, prepared by the pool and recorded by the writer."""
+    async def _check(self, ctx: Context, claim: Claim, unit: Unit) -> None:
+        """:func:`monitor.check.check`, prepared by the pool and recorded by the writer.
+
+        The check is counted when the writer answers, not when this task next runs: a run
+        cancelled in between (Ctrl-C) still counts every check it stored."""
         preparer = self.pool.prepare if self.pool is not None else None
         if preparer is None and self.timings is not None:
             preparer = self._prepare_timed
-        result, prepared = await fetch_and_prepare(ctx, claim, preparer)
+        try:
+            result, prepared = await fetch_and_prepare(ctx, claim, preparer)
+        except Exception:
+            self._tally(None, unit)
+            raise
         assert self.writer is not None
-        return await self.writer((claim, result, prepared, utcnow()))
+        answer = self.writer.hand((claim, result, prepared, utcnow()))
+        answer.add_done_callback(functools.partial(self._recorded, unit))
+        await answer
+
+    def _recorded(self, unit: Unit, answer: asyncio.Future[Report]) -> None:
+        if not answer.cancelled():  # cancelled: the writer never saw it
+            self._tally(None if answer.exception() else answer.result(), unit)
 
     async def _prepare_timed(self, result: FetchResult, known: str | None) -> Prepared:
         assert self.ctx is not None

@@ -65,10 +65,14 @@ class Writer:
         self.changed = asyncio.Event()
 
     async def __call__(self, item: Item) -> Report:
-        answer = asyncio.get_running_loop().create_future()
+        return await self.hand(item)
+
+    def hand(self, item: Item) -> asyncio.Future[Report]:
+        """Queue ``item`` for the next transaction; its report (or exception) when recorded."""
+        answer: asyncio.Future[Report] = asyncio.get_running_loop().create_future()
         self.pending.append((item, answer))
         self.changed.set()
-        return await answer
+        return answer
 
     def poke(self) -> None:
         """A check in flight ended without the writer: maybe all the others wait for it."""
