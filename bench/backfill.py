@@ -100,6 +100,7 @@ def run_once(
         "worker_cpu_ms_per_article": round(timings.worker_cpu / n * 1000, 2),
         "worker_peak_rss_mib": round(timings.worker_peak_kib / 1024, 1),
         "prepared_by_workers": timings.prepared_by_workers,
+        "pages_per_chunk": round(timings.prepared_by_workers / max(timings.worker_chunks, 1), 2),
         "rss_before_run_mib": round(rss_before / 1024, 1),
     }
     if breakdown:
@@ -158,7 +159,9 @@ def main() -> None:
             f"(= {result['cpu_bound_per_second']:.0f}/s on an idle core)  "
             f"server CPU {result['server_cpu_ms_per_article']:.2f} ms/article  "
             f"worker CPU {result['worker_cpu_ms_per_article']:.2f} ms/article "
-            f"(peak RSS {result['worker_peak_rss_mib']:.1f} MiB)",
+            f"(peak RSS {result['worker_peak_rss_mib']:.1f} MiB, "
+            f"{result['prepared_by_workers']:,} pages prepared, "
+            f"{result.get('pages_per_chunk', 1):.1f} per chunk)",
             flush=True,
         )
         for stage, ms in result.get("cpu_ms_by_stage", {}).items():

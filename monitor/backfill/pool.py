@@ -7,11 +7,18 @@ no connection to the site or the database, no thread and no lock of this process
 initializer compiles the rules once per worker. Checks run ``prepare`` inline until the first
 worker is ready and for good once the pool is broken (a worker killed); an exception
 ``prepare`` raises in a worker is raised here, as inline.
+
+Pages go to the workers in chunks, the way the writer groups checks into transactions: a page
+is sent at once while a worker has nothing to do, and the pages that arrive while every worker
+is busy wait to go together as the next chunk (at most :data:`MAX_CHUNK`). Each submission
+costs this process a round of the executor's threads and pipes (about as much CPU as fetching
+the page); a chunk pays it once for all its pages.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import multiprocessing
 import os
@@ -30,6 +37,7 @@ from scrapers.site import Site
 log = logging.getLogger(__name__)
 
 MAX_WORKERS = 3
+MAX_CHUNK = 16  # pages per submission at most
 
 _rules: Rules | None = None  # in a worker process: set once by the initializer
 
@@ -52,7 +60,8 @@ class Pool:
 
     def __init__(self, rules: Rules, site: str, workers: int, scraper: Site) -> None:
         self.rules, self.site, self.workers, self.scraper = rules, site, workers, scraper
-        self.jobs = 0  # answered by a worker
+        self.jobs = 0  # pages prepared by a worker
+        self.chunks = 0  # submissions that carried them
         self.loop = asyncio.get_running_loop()
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__])  # workers start with the imports done
@@ -61,21 +70,54 @@ class Pool:
         )
         self.ready = self.loop.run_in_executor(self.executor, _ready)
         self.usage: dict[int, WorkerUsage] = {}
+        self.waiting: list[_Job] = []  # pages for the next chunk
+        self.in_flight = 0  # chunks submitted and not answered yet
 
     async def prepare(self, result: FetchResult, known: str | None) -> Prepared:
         """:func:`monitor.check.prepare` of ``result``, by a worker when one is ready."""
-        executor = self.executor
-        if executor is not None and self._ready():
+        if self.executor is not None and self._ready():
+            answer: asyncio.Future[Prepared] = self.loop.create_future()
+            self.waiting.append(_Job(result, known, answer))
+            self._submit()
             try:
-                prepared = await self.loop.run_in_executor(
-                    executor, _prepare, result, self.site, known, self.scraper
-                )
-            except BrokenProcessPool:
-                self._gone()
+                return await answer
+            except _Inline:
+                pass  # the pool broke, or could not answer for this chunk
+        return prepare(result, self.site, self.rules, known, scraper=self.scraper)
+
+    def _submit(self) -> None:
+        """Send the waiting pages to the idle workers (and one chunk ahead, so a worker that
+        finishes finds its next chunk queued), spread evenly, :data:`MAX_CHUNK` at most each."""
+        executor = self.executor
+        while executor is not None and self.waiting and self.in_flight <= self.workers:
+            idle = max(self.workers + 1 - self.in_flight, 1)
+            size = min(MAX_CHUNK, -(-len(self.waiting) // idle))
+            chunk, self.waiting = self.waiting[:size], self.waiting[size:]
+            pages = [(job.result, job.known) for job in chunk]
+            sent = self.loop.run_in_executor(executor, _prepare_all, pages, self.site, self.scraper)
+            self.in_flight += 1
+            sent.add_done_callback(functools.partial(self._answered, chunk))
+
+    def _answered(
+        self, chunk: list[_Job], done: asyncio.Future[list[Prepared | Exception]]
+    ) -> None:
+        self.in_flight -= 1
+        error = None if done.cancelled() else done.exception()
+        if done.cancelled() or isinstance(error, BrokenProcessPool):
+            self._gone()
+        answers: list[Prepared | Exception] = [_Inline()] * len(chunk)  # inline: the same
+        if not done.cancelled() and error is None:  # answer, or the same exception
+            answers = done.result()
+            self.chunks += 1
+        for job, prepared in zip(chunk, answers, strict=True):
+            if job.answer.done():  # the check was cancelled meanwhile
+                continue
+            if isinstance(prepared, Exception):
+                job.answer.set_exception(prepared)
             else:
                 self.jobs += 1
-                return prepared
-        return prepare(result, self.site, self.rules, known, scraper=self.scraper)
+                job.answer.set_result(prepared)
+        self._submit()
 
     def _ready(self) -> bool:
         if self._ready_now():
@@ -89,6 +131,10 @@ class Pool:
             log.warning("backfill worker process ended: extracting in this process")
             self.executor.shutdown(wait=False, cancel_futures=True)
             self.executor = None
+        waiting, self.waiting = self.waiting, []
+        for job in waiting:
+            if not job.answer.done():
+                job.answer.set_exception(_Inline())
 
     async def close(self, *, measure: bool = False) -> None:
         """Stop the workers (after their current jobs); ``measure``: first ask each worker for
@@ -109,6 +155,17 @@ class Pool:
 
     def _ready_now(self) -> bool:
         return self.ready.done() and not self.ready.cancelled() and not self.ready.exception()
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    result: FetchResult
+    known: str | None
+    answer: asyncio.Future[Prepared]
+
+
+class _Inline(Exception):
+    """No worker answer for this page: prepare it in this process."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +190,18 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _prepare(result: FetchResult, site: str, known: str | None, scraper: Site) -> Prepared:
+def _prepare_all(
+    pages: list[tuple[FetchResult, str | None]], site: str, scraper: Site
+) -> list[Prepared | Exception]:
+    """``prepare`` of each page of a chunk: its result, or the exception it raised."""
     assert _rules is not None, "the initializer sets the rules"
-    return prepare(result, site, _rules, known, scraper=scraper)
+    answers: list[Prepared | Exception] = []
+    for result, known in pages:
+        try:
+            answers.append(prepare(result, site, _rules, known, scraper=scraper))
+        except Exception as exc:  # raised in the check that sent this page, as inline
+            answers.append(exc)
+    return answers
 
 
 def _usage() -> WorkerUsage:

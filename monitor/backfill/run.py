@@ -10,6 +10,7 @@ queue worked by a small pool of checks.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -47,7 +48,7 @@ from scrapers.article import Candidate
 log = logging.getLogger(__name__)
 
 OFFLOAD_AFTER = 100  # claims planned before extraction and classification move to processes
-WAITING_CHECKS = 8  # checks fetched and prepared that may wait for the next transaction
+WAITING_CHECKS = 12  # checks fetched and prepared that may wait for the next transaction
 
 
 @dataclass(slots=True)
@@ -180,7 +181,10 @@ class Run:
                 raise
         checks = [asyncio.create_task(self._checks(ctx)) for _ in range(self._pool_size())]
         heartbeat = None if self.dry_run else asyncio.create_task(self._heartbeat())
-        self.writer = None if self.dry_run else Writer(ctx, lambda: self.busy, self.timings)
+        self.writer = None
+        if not self.dry_run:
+            fetching = self._pool_size() - WAITING_CHECKS
+            self.writer = Writer(ctx, lambda: self.busy, self.timings, fetching=fetching)
         writing = None if self.writer is None else asyncio.create_task(self.writer.run())
         walker = Walker(self.settings, self.engine, ctx.fetcher, self, self.since, self.dry_run)
         completed = False
@@ -246,6 +250,7 @@ class Run:
         await pool.close(measure=self.timings is not None)
         if self.timings is not None:
             self.timings.prepared_by_workers += pool.jobs
+            self.timings.worker_chunks += pool.chunks
             self.timings.worker_cpu += sum(u.cpu for u in pool.usage.values())
             peak = max((u.peak_kib for u in pool.usage.values()), default=0)
             self.timings.worker_peak_kib = max(self.timings.worker_peak_kib, peak)
@@ -348,27 +353,38 @@ class Run:
             claim, unit = item
             self.busy += 1
             try:
-                report: Report | None = await self._check(ctx, claim)
+                await self._check(ctx, claim, unit)
             except Exception:  # a bug in one check must not end the backfill
                 log.exception("check of %s crashed", claim.url)
-                report = None
             finally:
                 self.busy -= 1
                 if self.writer is not None:
                     self.writer.poke()
-            self._tally(report, unit)
             unit.outstanding -= 1
             await unit.maybe_done()
             self._report()
 
-    async def _check(self, ctx: Context, claim: Claim) -> Report:
-        """:func:`monitor.check.check`, prepared by the pool and recorded by the writer."""
+    async def _check(self, ctx: Context, claim: Claim, unit: Unit) -> None:
+        """:func:`monitor.check.check`, prepared by the pool and recorded by the writer.
+
+        The check is counted when the writer answers, not when this task next runs: a run
+        cancelled in between (Ctrl-C) still counts every check it stored."""
         preparer = self.pool.prepare if self.pool is not None else None
         if preparer is None and self.timings is not None:
             preparer = self._prepare_timed
-        result, prepared = await fetch_and_prepare(ctx, claim, preparer)
+        try:
+            result, prepared = await fetch_and_prepare(ctx, claim, preparer)
+        except Exception:
+            self._tally(None, unit)
+            raise
         assert self.writer is not None
-        return await self.writer((claim, result, prepared, utcnow()))
+        answer = self.writer.hand((claim, result, prepared, utcnow()))
+        answer.add_done_callback(functools.partial(self._recorded, unit))
+        await answer
+
+    def _recorded(self, unit: Unit, answer: asyncio.Future[Report]) -> None:
+        if not answer.cancelled():  # cancelled: the writer never saw it
+            self._tally(None if answer.exception() else answer.result(), unit)
 
     async def _prepare_timed(self, result: FetchResult, known: str | None) -> Prepared:
         assert self.ctx is not None

@@ -16,6 +16,7 @@ class Timings:
     seconds: dict[str, float] = field(default_factory=dict)
     batches: list[int] = field(default_factory=list)
     prepared_by_workers: int = 0  # checks whose page a worker process prepared
+    worker_chunks: int = 0  # submissions to the workers that carried those pages
     worker_cpu: float = 0.0  # seconds, all workers
     worker_peak_kib: int = 0  # the largest worker's
     _nested: float = 0.0  # CPU already attributed, so an enclosing stage can leave it out

@@ -36,29 +36,43 @@ class Writer:
     """Records checks together, in one transaction (group commit).
 
     A check hands its fetch and prepared page over and waits for its report. The writer
-    records the checks waiting once every check in flight waits for it, or
-    :data:`WRITE_BATCH` do, or the first has waited :data:`WRITE_WAIT`, with
+    records the checks waiting once every check in flight but ``fetching`` of them waits for
+    it, or :data:`WRITE_BATCH` do, or the first has waited :data:`WRITE_WAIT`, with
     :func:`record_batch`: one transaction, one SELECT of the claimed articles, one flush.
     Each check's outcome (version, change, alert) is still all or nothing: when any check of
     a batch fails, the batch is rolled back and every check is recorded again in a
     transaction of its own, so one failing check loses no other. A lone check is recorded as
     the daemon records it.
+
+    ``fetching``: the checks the run keeps fetching and preparing while a batch waits, so the
+    site and the worker processes have work during the transaction (waiting for every check
+    would leave them idle then, and fetch and write by turns).
     """
 
     def __init__(
-        self, ctx: Context, busy: Callable[[], int], timings: Timings | None = None
+        self,
+        ctx: Context,
+        busy: Callable[[], int],
+        timings: Timings | None = None,
+        *,
+        fetching: int = 0,
     ) -> None:
         self.ctx = ctx
         self.busy = busy  # checks in flight
+        self.fetching = fetching
         self.timings = timings
         self.pending: list[tuple[Item, asyncio.Future[Report]]] = []
         self.changed = asyncio.Event()
 
     async def __call__(self, item: Item) -> Report:
-        answer = asyncio.get_running_loop().create_future()
+        return await self.hand(item)
+
+    def hand(self, item: Item) -> asyncio.Future[Report]:
+        """Queue ``item`` for the next transaction; its report (or exception) when recorded."""
+        answer: asyncio.Future[Report] = asyncio.get_running_loop().create_future()
         self.pending.append((item, answer))
         self.changed.set()
-        return await answer
+        return answer
 
     def poke(self) -> None:
         """A check in flight ended without the writer: maybe all the others wait for it."""
@@ -71,7 +85,7 @@ class Writer:
                 self.changed.clear()
                 await self.changed.wait()
             deadline = loop.time() + WRITE_WAIT
-            while len(self.pending) < min(WRITE_BATCH, self.busy()) and loop.time() < deadline:
+            while len(self.pending) < self._enough() and loop.time() < deadline:
                 self.changed.clear()
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout_at(deadline):
@@ -80,6 +94,9 @@ class Writer:
             batch = [(item, answer) for item, answer in batch if not answer.done()]
             if batch:
                 self.write(batch)
+
+    def _enough(self) -> int:
+        return min(WRITE_BATCH, max(self.busy() - self.fetching, 1))
 
     def write(self, batch: list[tuple[Item, asyncio.Future[Report]]]) -> None:
         """Record ``batch`` and answer each check's future."""

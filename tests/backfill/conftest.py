@@ -4,7 +4,10 @@ post sitemaps), rate limit off, on a fresh SQLite file (and PostgreSQL where mar
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,27 @@ from monitor.models import Article, Version
 from monitor.settings import Settings, load_settings
 from tests.dbs import pg_schema_url, sqlite_url
 from tests.support.replay import ReplaySite
+
+_TEMPLATE: list[tempfile.TemporaryDirectory[str]] = []  # this process's migrated SQLite file
+
+
+def migrate(url: str) -> None:
+    """``upgrade(url)``; a new SQLite file is a copy of one this process migrated once (the
+    same migrations, run once instead of in every test)."""
+    prefix = "sqlite:///"
+    target = Path(url.removeprefix(prefix))
+    if not url.startswith(prefix) or target.exists():
+        upgrade(url)
+        return
+    if not _TEMPLATE:
+        _TEMPLATE.append(tempfile.TemporaryDirectory(prefix="backfill-template-"))
+        upgrade(prefix + str(Path(_TEMPLATE[0].name) / "template.sqlite3"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # SQLite's backup: a consistent copy, whatever the template's WAL still holds
+    template = Path(_TEMPLATE[0].name) / "template.sqlite3"
+    src, dst = sqlite3.connect(template), sqlite3.connect(target)
+    with contextlib.closing(src), contextlib.closing(dst):
+        src.backup(dst)
 
 
 @pytest.fixture
@@ -35,7 +59,7 @@ def settings(replay_site: ReplaySite, tmp_path: Path, db_url: str) -> Settings:
 
 @pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
-    upgrade(settings.effective_database_url)
+    migrate(settings.effective_database_url)
     engine = make_engine(settings.effective_database_url)
     yield engine
     engine.dispose()

@@ -18,7 +18,7 @@ from monitor.backfill import (
     in_range,
     up_to_date,
 )
-from monitor.db import make_engine, session, upgrade
+from monitor.db import make_engine, session
 from monitor.models import (
     Alert,
     Article,
@@ -34,7 +34,7 @@ from monitor.store import Claim, acquire_lease, add_candidates, claim_article, f
 from scrapers.article import Candidate
 from scrapers.cphpost import parse_feed, parse_listing
 from scrapers.site import load as load_site
-from tests.backfill.conftest import article_requests, article_urls, run, stored
+from tests.backfill.conftest import article_requests, article_urls, migrate, run, stored
 from tests.support.replay import ReplaySite
 
 EDITED = (
@@ -61,7 +61,7 @@ def test_a_sitemap_backfill_stores_every_article_of_the_sitemaps_once(
     settings = load_settings(
         site_url=replay_site.origin, data_dir=tmp_path, database_url=any_db_url, rate_limit=0
     )
-    upgrade(any_db_url)
+    migrate(any_db_url)
     engine = make_engine(any_db_url)
     try:
         counts = run(settings, engine)
@@ -366,7 +366,7 @@ def test_the_total_for_the_eta_extrapolates_from_the_sitemaps_read(tmp_path: Pat
     snapshots: list[tuple[int, int | None]] = []
     with ReplaySite.synthetic(30, sitemap_size=10) as site:
         settings = load_settings(site_url=site.origin, data_dir=tmp_path, rate_limit=0)
-        upgrade(settings.effective_database_url)
+        migrate(settings.effective_database_url)
         engine = make_engine(settings.effective_database_url)
         try:
             run(settings, engine, progress=lambda c: snapshots.append((c.planned, c.total)))
@@ -389,7 +389,7 @@ def test_after_a_backfill_each_article_is_due_again_by_its_age_not_in_a_quarter_
         recheck_schedule="3h:15m,1d:1h,7d:6h,30d:1d,*:7d",
         slow_recheck_factor=1,
     )
-    upgrade(db_url)
+    migrate(db_url)
     engine = make_engine(db_url)
     before = datetime.now(UTC)
     try:

@@ -13,10 +13,11 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 import monitor.store as store
-from monitor.db import make_engine, session, upgrade
+from monitor.db import make_engine, session
 from monitor.models import Article, ArticleStatus
 from monitor.store import add_candidates
 from scrapers.article import Candidate
+from tests.backfill.conftest import migrate
 from tests.dbs import pg_schema_url, sqlite_url
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -27,13 +28,13 @@ SITE = "https://cphpost.dk"
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
         url = sqlite_url(tmp_path)
-        upgrade(url)
+        migrate(url)
         engine = make_engine(url)
         yield engine
         engine.dispose()
     else:
         with pg_schema_url() as url:
-            upgrade(url)
+            migrate(url)
             engine = make_engine(url)
             yield engine
             engine.dispose()

@@ -20,7 +20,7 @@ from monitor.backfill import Timings
 from monitor.backfill.writer import Item, Writer, record_batch
 from monitor.check import Report, prepare, record
 from monitor.classify import load_rules
-from monitor.db import make_engine, session, upgrade
+from monitor.db import make_engine, session
 from monitor.fetch import Fetcher, FetchResult
 from monitor.models import Alert, Article, Change, Delivery, FetchLog, UrlAlias, Version
 from monitor.runtime import Context
@@ -28,7 +28,7 @@ from monitor.settings import load_settings
 from monitor.store import Claim, add_candidates, claim_due
 from scrapers.article import Article as Page
 from scrapers.article import Candidate
-from tests.backfill.conftest import run
+from tests.backfill.conftest import migrate, run
 from tests.dbs import pg_schema_url, sqlite_url
 from tests.support.replay import ReplaySite
 
@@ -65,7 +65,7 @@ def urls(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, 
 
 
 def context(url: str, tmp_path: Path, alerts: bool = True) -> Context:
-    upgrade(url)
+    migrate(url)
     settings = load_settings(
         site_url=SITE,
         data_dir=tmp_path,
@@ -285,19 +285,19 @@ def test_a_backfill_stores_in_batches_what_it_stores_one_check_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stored = []
-    with ReplaySite.synthetic(120, sitemap_size=50) as site:
+    with ReplaySite.synthetic(60, sitemap_size=25) as site:
         for name, batch in (("batched", writer_module.WRITE_BATCH), ("alone", 1)):
             monkeypatch.setattr(writer_module, "WRITE_BATCH", batch)
             url = sqlite_url(tmp_path / name)
             settings = load_settings(
                 site_url=site.origin, data_dir=tmp_path / name, database_url=url, rate_limit=0
             )
-            upgrade(url)
+            migrate(url)
             engine = make_engine(url)
             try:
                 timings = Timings()  # counts the checks of each transaction
                 counts = run(settings, engine, workers=0, timings=timings)
-                assert (counts.fetched, counts.failed) == (120, 0)
+                assert (counts.fetched, counts.failed) == (60, 0)
                 stored.append(state(engine))
             finally:
                 engine.dispose()

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -23,13 +24,13 @@ from monitor.backfill import Timings
 from monitor.backfill.pool import Pool
 from monitor.check import prepare
 from monitor.classify import Rules, load_rules
-from monitor.db import make_engine, session, upgrade
+from monitor.db import make_engine, session
 from monitor.fetch import FetchResult
 from monitor.models import Article, Change, FetchLog, Version
 from monitor.settings import Settings, load_settings
 from scrapers.article import Article as Page
 from scrapers.site import load as load_site
-from tests.backfill.conftest import run
+from tests.backfill.conftest import migrate, run
 from tests.dbs import sqlite_url
 from tests.support.replay import INVALID_UTF8, ReplaySite
 
@@ -85,6 +86,22 @@ def test_the_worker_gives_what_prepare_gives_inline(rules: Rules) -> None:
     assert sum(isinstance(p.page, Page) for p in got) >= 30
     assert not isinstance(got[-1].page, Page) and not isinstance(got[-2].page, Page)
     assert sum(p.verdict is not None for p in got) >= 30
+    assert got == [prepare(r, SITE, rules, None, scraper=CPHPOST) for r in fetched]
+
+
+def test_pages_that_arrive_while_the_worker_is_busy_go_together_as_one_chunk(
+    rules: Rules,
+) -> None:
+    """Ten checks at once, one worker: the first page is sent alone, the second queued behind
+    it, and the eight that arrive while both are out go together when the first answers."""
+    fetched = results()[:10]
+
+    async def use(pool: Pool) -> list[Any]:
+        prepared = await asyncio.gather(*(pool.prepare(r, None) for r in fetched))
+        assert (pool.jobs, pool.chunks, pool.in_flight, pool.waiting) == (10, 3, 0, [])
+        return prepared
+
+    got = with_pool(rules, use)
     assert got == [prepare(r, SITE, rules, None, scraper=CPHPOST) for r in fetched]
 
 
@@ -154,25 +171,25 @@ def test_a_long_backfill_stores_with_workers_what_it_stores_inline(tmp_path: Pat
     """The synthetic site of the scale tests: once with two workers from the first batch on
     (answering most checks), once inline."""
     stored, timings = [], Timings()
-    with ReplaySite.synthetic(300, sitemap_size=100) as site:
+    with ReplaySite.synthetic(150, sitemap_size=50) as site:
         for name, workers in (("workers", 2), ("inline", 0)):
             url = sqlite_url(tmp_path / name)
             settings: Settings = load_settings(
                 site_url=site.origin, data_dir=tmp_path / name, database_url=url, rate_limit=0
             )
-            upgrade(url)
+            migrate(url)
             engine = make_engine(url)
             try:
                 counts = run(settings, engine, workers=workers, timings=timings)
-                assert (counts.fetched, counts.failed) == (300, 0)
+                assert (counts.fetched, counts.failed) == (150, 0)
                 stored.append(_stored(engine))
             finally:
                 engine.dispose()
             if name == "workers":
-                assert timings.prepared_by_workers > 150
-    assert timings.prepared_by_workers <= 300  # none inline-run ones
+                assert timings.prepared_by_workers > 75
+    assert timings.prepared_by_workers <= 150  # none inline-run ones
     assert stored[0] == stored[1]
-    assert 50 < sum(relevant for _url, relevant, *_ in stored[0]["articles"]) < 250
+    assert 25 < sum(relevant for _url, relevant, *_ in stored[0]["articles"]) < 125
 
 
 def test_a_worker_holds_no_file_or_connection_of_this_process(rules: Rules, tmp_path: Path) -> None:
@@ -180,7 +197,7 @@ def test_a_worker_holds_no_file_or_connection_of_this_process(rules: Rules, tmp_
     database and no file the backfill has open is inherited."""
     held = tmp_path / "held"
     engine = make_engine(sqlite_url(tmp_path))
-    upgrade(sqlite_url(tmp_path))
+    migrate(sqlite_url(tmp_path))
 
     async def use(pool: Pool) -> dict[int, str]:
         fds = Path(f"/proc/{pool.ready.result()}/fd")
@@ -241,15 +258,15 @@ def test_a_worker_imports_from_this_process_path_not_the_working_directory(
 
 
 def test_pages_larger_than_a_pipe_buffer_go_both_ways(rules: Rules) -> None:
-    """A job and its answer of megabytes arrive whole."""
+    """A job and its answer of several pipe buffers (64 KiB each) arrive whole."""
     first = results()[0]
     at = first.body.index(b"</p>", first.body.index(b'<div class="entry-content">')) + 4
     paragraph = (
         b"<p>" + b"The weather at Roskilde was sunny again and the music loud. " * 40 + b"</p>\n"
     )
-    body = first.body[:at] + paragraph * 1500 + first.body[at:]
+    body = first.body[:at] + paragraph * 120 + first.body[at:]
     big = FetchResult(first.url, first.url, 200, body, "utf-8", "text/html")
-    assert len(body) > 2_000_000
+    assert len(body) > 4 * 65536
 
     async def use(pool: Pool) -> list[Any]:
         got = await asyncio.gather(*(pool.prepare(r, None) for r in (big, first, big)))
@@ -258,5 +275,6 @@ def test_pages_larger_than_a_pipe_buffer_go_both_ways(rules: Rules) -> None:
 
     got = with_pool(rules, use)
     want = prepare(big, SITE, rules, None, scraper=CPHPOST)
-    assert isinstance(want.page, Page) and len(want.page.paragraphs) > 1000
+    assert isinstance(want.page, Page) and len(want.page.paragraphs) > 120
+    assert len(pickle.dumps(want)) > 4 * 65536
     assert got == [want, prepare(first, SITE, rules, None, scraper=CPHPOST), want]

@@ -57,6 +57,15 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
     }
 
 
+OLDER = "/201[2-5]-*"  # the articles of 2012-2015: the end of the older sitemap, read last
+
+
+def hold_older_articles(site: ReplaySite) -> None:
+    """The site answers the older articles only when the test ends (or its faults are
+    cleared): a backfill is surely mid-run, holding their leases, once one was asked for."""
+    site.fault(OLDER, "delay", seconds=600)
+
+
 def assert_all_stored_once(site: ReplaySite, engine: Engine) -> None:
     assert stored(engine) == {url: 1 for url in article_urls(site)}
     with session(engine) as db:
@@ -108,14 +117,16 @@ def test_a_cancelled_backfill_continues_where_it_stopped(
 def test_a_backfill_killed_with_sigkill_continues_on_the_next_run(
     replay_site: ReplaySite, settings: Settings, engine: Engine
 ) -> None:
-    # 20 requests/s: the kill lands mid-run, with article leases held by the dead process
-    env = service_env(settings, CPHMON_RATE_LIMIT="20")
-    proc = subprocess.Popen([sys.executable, "-c", BACKFILL_SCRIPT], cwd=ROOT, env=env)
+    hold_older_articles(replay_site)  # the kill lands mid-run, with article leases held
+    proc = subprocess.Popen(
+        [sys.executable, "-c", BACKFILL_SCRIPT], cwd=ROOT, env=service_env(settings)
+    )
     try:
-        replay_site.wait_for("/20*", 8, timeout=60)
+        replay_site.wait_for(OLDER, 1, timeout=60)
     finally:
         proc.kill()
         proc.wait(timeout=10)
+    replay_site.clear_faults()
     with session(engine) as db:
         leased = db.exec(select(Article).where(col(Article.lease_owner).is_not(None))).all()
         before = len(db.exec(select(Version)).all())
@@ -128,15 +139,18 @@ def test_a_backfill_killed_with_sigkill_continues_on_the_next_run(
 def test_ctrl_c_checkpoints_exits_130_and_the_same_command_continues(
     replay_site: ReplaySite, settings: Settings, engine: Engine
 ) -> None:
-    env = service_env(settings, CPHMON_RATE_LIMIT="20")
+    hold_older_articles(replay_site)  # Ctrl-C lands mid-run
     command = [sys.executable, "-c", CLI_SCRIPT, "backfill"]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=service_env(settings), stderr=subprocess.PIPE, text=True
+    )
     try:
-        replay_site.wait_for("/20*", 8, timeout=60)
+        replay_site.wait_for(OLDER, 1, timeout=60)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
+    replay_site.clear_faults()
     done = len([n for n in stored(engine).values() if n])
     assert proc.returncode == 130
     assert err.splitlines()[-1] == (
