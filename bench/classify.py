@@ -93,7 +93,10 @@ def report(name: str, rows: list[Row], rules: Rules) -> Evaluation:
 def topics(result: Evaluation) -> None:
     for topic, m in result.topics.items():
         if m.support or m.fp:
-            print(f"    {topic:24} support {m.support:2}  P {m.precision:.2f}  R {m.recall:.2f}")
+            print(
+                f"    {topic:24} support {m.support:2}  P {m.precision:.2f}  R {m.recall:.2f}"
+                f"  (fp {m.fp}, fn {m.fn})"
+            )
 
 
 def errors(result: Evaluation) -> None:
@@ -158,6 +161,7 @@ def main() -> None:
         articles = [Article(r["title"], r["standfirst"], r["body"], label(r)) for r in pooled]
         cv = cross_validate(articles, rules, k=args.cv, seed=args.seed)
         print(line(f"{args.cv}-fold CV (seed {args.seed})", cv.evaluation))
+        topics(cv.evaluation)
         for i, chosen in enumerate(cv.chosen):
             print(f"    fold {i}: " + ", ".join(f"{k} {v:g}" for k, v in chosen.items()))
         # The learned alternative (monitor/classify/learned.py), refitted inside the same folds.
