@@ -2,7 +2,8 @@
 
 Prints articles per second and, for each labelled file (default: dev.jsonl and extra.jsonl in
 tests/fixtures/labels), relevance precision/recall/F1, negatives and hard negatives flagged and
-topic micro-F1. extra.jsonl is also reported in its two parts: the articles the rules were
+topic micro-F1, and each topic's precision, recall, false positives and false negatives (also
+under cross-validation). extra.jsonl is also reported in its two parts: the articles the rules were
 tuned with and the seeded third held out from tuning (``holdout.txt``, never looked at while
 tuning). Then k-fold cross-validation over all the files pooled (folds by article; the fitted
 settings chosen without the held-out fold: ``monitor/classify/crossval.py``). ``--baseline
