@@ -2,7 +2,8 @@
 
 Prints articles per second and, for each labelled file (default: dev.jsonl and extra.jsonl in
 tests/fixtures/labels), relevance precision/recall/F1, negatives and hard negatives flagged and
-topic micro-F1. extra.jsonl is also reported in its two parts: the articles the rules were
+topic micro-F1, and each topic's precision, recall, false positives and false negatives (also
+under cross-validation). extra.jsonl is also reported in its two parts: the articles the rules were
 tuned with and the seeded third held out from tuning (``holdout.txt``, never looked at while
 tuning). Then k-fold cross-validation over all the files pooled (folds by article; the fitted
 settings chosen without the held-out fold: ``monitor/classify/crossval.py``). ``--baseline
@@ -93,7 +94,10 @@ def report(name: str, rows: list[Row], rules: Rules) -> Evaluation:
 def topics(result: Evaluation) -> None:
     for topic, m in result.topics.items():
         if m.support or m.fp:
-            print(f"    {topic:24} support {m.support:2}  P {m.precision:.2f}  R {m.recall:.2f}")
+            print(
+                f"    {topic:24} support {m.support:2}  P {m.precision:.2f}  R {m.recall:.2f}"
+                f"  (fp {m.fp}, fn {m.fn})"
+            )
 
 
 def errors(result: Evaluation) -> None:
@@ -158,6 +162,7 @@ def main() -> None:
         articles = [Article(r["title"], r["standfirst"], r["body"], label(r)) for r in pooled]
         cv = cross_validate(articles, rules, k=args.cv, seed=args.seed)
         print(line(f"{args.cv}-fold CV (seed {args.seed})", cv.evaluation))
+        topics(cv.evaluation)
         for i, chosen in enumerate(cv.chosen):
             print(f"    fold {i}: " + ", ".join(f"{k} {v:g}" for k, v in chosen.items()))
         # The learned alternative (monitor/classify/learned.py), refitted inside the same folds.

@@ -1,6 +1,6 @@
 """Regression guards on extra.jsonl (64 articles labelled independently of the project, 18 hard
 negatives). Floors sit just under the figures measured with the packaged rules
-(docs/classifier.md): relevance F1 0.966, 1 of 18 hard negatives flagged, topic micro-F1 0.754.
+(docs/classifier.md): relevance F1 0.966, 1 of 18 hard negatives flagged, topic micro-F1 0.779.
 Two thirds of these articles were looked at while writing the rules (the held-out third is in
 holdout.txt), so these floors guard against regressions; they are not unseen figures."""
 
@@ -40,8 +40,8 @@ def test_extra_flags_at_most_one_hard_negative() -> None:
     assert result.hard_negatives_flagged <= 1
 
 
-def test_extra_topic_micro_f1_stays_at_or_above_074() -> None:
-    assert evaluation().micro.f1 >= 0.74
+def test_extra_topic_micro_f1_stays_at_or_above_077() -> None:
+    assert evaluation().micro.f1 >= 0.77
 
 
 def test_the_held_out_list_names_a_third_of_extra() -> None:
