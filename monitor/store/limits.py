@@ -36,7 +36,7 @@ def reserve_slot(engine: Engine, host: str, interval: float, now: float) -> Slot
     """
     stmt = _reserve_statement(engine.dialect.name)
     params = {"r_host": host, "r_now": now, "r_interval": interval}
-    with engine.begin() if is_sqlite(engine) else autocommit(engine) as connection:
+    with autocommit(engine) as connection:
         row = connection.execute(stmt, params).first()
         if row is None:
             connection.execute(
