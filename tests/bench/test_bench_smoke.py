@@ -47,10 +47,15 @@ SMOKES: dict[str, Smoke] = {
         ),
     ),
     "daemon.py": Smoke(
-        ("--articles", "20", "--rounds", "1"),
+        ("--articles", "20", "--rounds", "1", "--repeat", "1", "--edits", "2"),
         (
-            r"^  requests sent: +\d+$",
-            rf"^    per article re-check \(the difference / N\): +-?{NUMBER} ms$",
+            r"^    requests by kind and status: +article 304: 20, ",
+            r"^    requests by kind and status: +article 200: 2, article 304: 18, ",
+            r"^    connections opened: +\d+$",
+            rf"^    CPU per re-check: +-?{NUMBER} ms$",
+            r"^    changes stored: +2$",
+            rf"^  {NUMBER}  \(",  # database round trips per check
+            rf"^  urlwatch: +-?{NUMBER} / -?{NUMBER} / -?{NUMBER} ms$",
             rf"^  latency min / median / max: +{NUMBER} / {NUMBER} / {NUMBER} s$",
         ),
     ),
