@@ -20,8 +20,9 @@ def retryable(result: FetchResult) -> bool:
     return result.status is None or result.status in RETRYABLE_STATUS
 
 
-def retry_wait(state: RetryCallState) -> float:
-    return backoff(state.attempt_number - 1)
+def retry_wait_after(attempts: int) -> float:
+    """The pause after ``attempts`` failed attempts (0.5 s, 1 s, 2 s … jittered)."""
+    return backoff(attempts - 1)
 
 
 def last_result(state: RetryCallState) -> FetchResult:
