@@ -40,7 +40,7 @@ from monitor.outcome import (
 from monitor.prepare import Preparer, fetch_and_prepare, prepare, refuse_garbled
 from monitor.runtime import Context
 from monitor.settings import Settings
-from monitor.store import Claim, lock_claimed, renew_claim, utcnow, versions_of
+from monitor.store import Claim, Slot, lock_claimed, renew_claim, utcnow, versions_of
 from monitor.store.recheck import finish_not_modified
 from scrapers.article import Article as Page
 from scrapers.article import ExtractionFailure, fingerprint
@@ -68,9 +68,12 @@ __all__ = [  # the path of one check; its values live in monitor.outcome, its pu
 log = logging.getLogger(__name__)
 
 
-async def check(ctx: Context, claim: Claim, now: datetime | None = None) -> Report:
-    """Fetch one claimed article and record what happened."""
-    result, prepared = await fetch_and_prepare(ctx, claim)
+async def check(
+    ctx: Context, claim: Claim, now: datetime | None = None, *, slot: Slot | None = None
+) -> Report:
+    """Fetch one claimed article and record what happened (``slot``: the rate-limit slot of
+    its first request, when the caller reserved it)."""
+    result, prepared = await fetch_and_prepare(ctx, claim, slot=slot)
     return record(ctx, claim, result, prepared, now or utcnow())
 
 

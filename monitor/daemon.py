@@ -50,6 +50,7 @@ DAEMON_LEASE = "daemon"  # SQLite only: one daemon per database file
 DISCOVERY_LEASE = "discovery"
 SITEMAP_LEASE = "sitemap"
 HOUSEKEEPING_LEASE = "housekeeping"
+FRESH_CLAIM = 0.99  # share of its lease a claim has left when it needs no renewal
 STOP_GRACE = 8.0  # seconds in-flight work may take after SIGTERM (exit within 10 s)
 
 
@@ -337,16 +338,21 @@ class Daemon:
         what it must cover (the rate-limit wait, the fetch, the record); a claim that was
         retaken meanwhile is dropped here, before any request.
 
-        A claim whose lease still has more than two thirds to run (the first ``concurrency``
-        of a batch, and every one while the rate limit is off) is not renewed: nobody can
-        have taken it, and what is left covers the check as a renewal every third of the
-        lease does for ``check --hold`` (one transaction less per idle check, issue 20).
+        With the shared rate limit the renewal and the slot of the first request are one
+        statement (``Context.reserve``). Without it, a claim taken a moment ago (its lease
+        has 99 % left: the first ``concurrency`` of a batch) is not renewed: nobody can hold
+        it, and the lease it has covers the check as a renewal would (issue 20: one
+        transaction less per idle check).
         """
         async with slots:
-            if needs_renewal(claim, self.settings.lease_seconds, utcnow()):
-                renewed = await asyncio.to_thread(
-                    renew_claim, self.engine, claim, self.settings.lease_seconds
-                )
+            lease = self.settings.lease_seconds
+            if self.ctx.reserve is not None:
+                slot = await asyncio.to_thread(self.ctx.reserve, claim, lease)
+                if slot is None:
+                    return Report(claim.url, Outcome.LEASE_LOST)
+                return await check(self.ctx, claim, slot=slot)
+            if needs_renewal(claim, lease, utcnow()):
+                renewed = await asyncio.to_thread(renew_claim, self.engine, claim, lease)
                 if not renewed:
                     return Report(claim.url, Outcome.LEASE_LOST)
             return await check(self.ctx, claim)
@@ -394,8 +400,8 @@ class Daemon:
 
 
 def needs_renewal(claim: Claim, lease_seconds: float, now: datetime) -> bool:
-    """Whether ``claim``'s lease must be restarted before its fetch: it has run for more than
-    a third of ``lease_seconds`` (or its expiry is unknown)."""
+    """Whether ``claim``'s lease must be restarted before its fetch: more than 1 % of
+    ``lease_seconds`` has run since it was claimed (or its expiry is unknown)."""
     if claim.expires is None:
         return True
-    return (claim.expires - now).total_seconds() < lease_seconds * 2 / 3
+    return (claim.expires - now).total_seconds() < lease_seconds * FRESH_CLAIM

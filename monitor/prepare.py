@@ -10,7 +10,7 @@ from monitor.classify import Rules, classify
 from monitor.fetch import FetchResult
 from monitor.outcome import Prepared
 from monitor.runtime import Context
-from monitor.store import Claim
+from monitor.store import Claim, Slot
 from scrapers.article import Article as Page
 from scrapers.article import ExtractionFailure, fingerprint
 from scrapers.site import Site
@@ -20,12 +20,14 @@ Preparer = Callable[[FetchResult, str | None], Awaitable[Prepared]]
 
 
 async def fetch_and_prepare(
-    ctx: Context, claim: Claim, preparer: Preparer | None = None
+    ctx: Context, claim: Claim, preparer: Preparer | None = None, *, slot: Slot | None = None
 ) -> tuple[FetchResult, Prepared | None]:
     """A check up to its transaction: the fetch, and :func:`prepare` of a 200 — here, or by
     ``preparer`` (given the result and the current version's fingerprint; the backfill's
     runs it in a worker process)."""
-    result = await ctx.fetcher.get(claim.url, etag=claim.etag, last_modified=claim.last_modified)
+    result = await ctx.fetcher.get(
+        claim.url, etag=claim.etag, last_modified=claim.last_modified, slot=slot
+    )
     prepared: Prepared | None = None
     if result.ok and preparer is not None:
         prepared = await preparer(result, claim.fingerprint)

@@ -37,6 +37,7 @@ from monitor.fetch.result import Accept, FetchResult, Hop
 from monitor.fetch.retry import last_result, retry_wait_after, retryable
 from monitor.fetch.robots import Robots, SourceStore
 from monitor.settings import Settings
+from monitor.store import Slot
 
 log = logging.getLogger("monitor.fetch")  # one logger for the fetcher, as before the split
 
@@ -106,8 +107,10 @@ class Fetcher:
         accept: Accept = "html",
         etag: str | None = None,
         last_modified: str | None = None,
+        slot: Slot | None = None,
     ) -> FetchResult:
-        """GET ``url`` politely: robots, rate limit, bounded retries, redirects on-site only."""
+        """GET ``url`` politely: robots, rate limit, bounded retries, redirects on-site only.
+        ``slot``: a rate-limit slot already reserved for the first request."""
         started = time.monotonic()
         url = urljoin(self.site + "/", url)
         if not self.scraper.same_site(url, self.site):
@@ -121,7 +124,7 @@ class Fetcher:
             )
         if refusal is not None:
             return FetchResult(url, url, error=refusal)
-        result = await self._follow(url, accept, etag, last_modified)
+        result = await self._follow(url, accept, etag, last_modified, slot)
         result.attempts = 1
         if retryable(result) and self.settings.max_retries > 0:
             # the first attempt goes without tenacity (its machinery per call is a tenth of a
@@ -182,12 +185,18 @@ class Fetcher:
         return len(recent) >= SITE_WIDE_AFTER
 
     async def _follow(
-        self, url: str, accept: Accept, etag: str | None, last_modified: str | None
+        self,
+        url: str,
+        accept: Accept,
+        etag: str | None,
+        last_modified: str | None,
+        slot: Slot | None = None,
     ) -> FetchResult:
         result = FetchResult(url, url, permanent_redirect=True)
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
-            hop = await self._request(current, accept, etag, last_modified)
+            hop = await self._request(current, accept, etag, last_modified, slot)
+            slot = None  # used by the first request
             hop.url, hop.redirects = url, result.redirects
             hop.permanent_redirect = result.permanent_redirect and bool(result.redirects)
             if hop.status not in (301, 302, 303, 307, 308) or hop.error:
@@ -211,7 +220,12 @@ class Fetcher:
         return FetchResult(url, current, error=f"more than {MAX_REDIRECTS} redirects")
 
     async def _request(
-        self, url: str, accept: Accept, etag: str | None, last_modified: str | None
+        self,
+        url: str,
+        accept: Accept,
+        etag: str | None,
+        last_modified: str | None,
+        slot: Slot | None = None,
     ) -> Hop:
         headers = {"Accept": ACCEPT_HEADERS[accept]}
         if etag:
@@ -219,7 +233,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         async with self._slots:
-            blocked = await self.limiter.acquire()
+            blocked = await self.limiter.acquire(slot)
             if blocked is not None:  # the whole site asked us to wait: nothing is sent
                 left = max(0.0, blocked.blocked_until - time.time())
                 return Hop(

@@ -41,18 +41,20 @@ class RateLimiter:
             self._blocked = Slot(0.0, until, reason)
         return self._blocked.blocked_until
 
-    async def acquire(self) -> Slot | None:
+    async def acquire(self, reserved: Slot | None = None) -> Slot | None:
         """Wait for a slot and keep to it; the block instead when the site asked us to wait.
 
         A request that wakes up more than a quarter of an interval (and 10 ms) after its slot
         takes a new slot instead of going late, when it would bunch with the slots after it
         (late requests of several workers together would exceed the rate in some second). The
         rest of the interval is left for what no limiter controls: the event loop and the OS
-        scheduler between this check and the wire."""
+        scheduler between this check and the wire. ``reserved``: a slot the caller reserved
+        already (with the claim's renewal, in one statement), tried first."""
         if self.interval <= 0:
             return self._blocked if self._blocked.blocked(time.time()) else None
         for _attempt in range(MAX_LATE_SLOTS):
-            slot = await self.reserve()
+            slot = reserved if reserved is not None else await self.reserve()
+            reserved = None
             if slot.blocked(time.time()):
                 return slot
             delay = slot.at - time.time()

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from monitor.db import session
 from monitor.models import Article, Version
-from monitor.store.common import aware, owner_is_dead, utcnow
+from monitor.store.common import autocommit, aware, owner_is_dead, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -176,14 +176,13 @@ def renew_claim(
     this wins and the article is no longer claimable.
     """
     now = now or utcnow()
-    with session(engine) as db:
-        result = db.execute(
+    with autocommit(engine) as connection:  # one statement: its own transaction
+        result = connection.execute(
             update(Article)
             .where(col(Article.id) == claim.id, col(Article.lease_owner) == claim.owner)
             .values(lease_expires=now + timedelta(seconds=lease_seconds))
-            .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
 
 def release_claims(engine: Engine, owner: str) -> int:

@@ -34,7 +34,7 @@ def reserve_slot(engine: Engine, host: str, interval: float, now: float) -> Slot
     the answer says until when, and the caller gives up its request instead of sleeping.
     The row is created on first use (an INSERT only when the UPDATE found none).
     """
-    stmt = _reserve_statement(engine.dialect.name)
+    stmt = reserve_statement(engine.dialect.name)
     params = {"r_host": host, "r_now": now, "r_interval": interval}
     with autocommit(engine) as connection:
         row = connection.execute(stmt, params).first()
@@ -51,7 +51,7 @@ def reserve_slot(engine: Engine, host: str, interval: float, now: float) -> Slot
     return Slot(next_at - interval)
 
 
-def _reserve_statement(dialect: str) -> Any:
+def reserve_statement(dialect: str) -> Any:
     """The slot's UPDATE … RETURNING on the table (Core, built once per dialect)."""
     stmt = _RESERVE.get(dialect)
     if stmt is None:

@@ -14,22 +14,24 @@ and only the lease holder changes them), so it is recorded here in one statement
 - SQLite (no writes in a ``WITH``): the same UPDATE and, only when it matched, the INSERT, in
   one ``BEGIN IMMEDIATE`` transaction.
 
-Either way it is one transaction per check, and a lost lease records nothing. The rate-limit
-slot of the request (:func:`monitor.store.limits.reserve_slot`) is one autocommitted UPDATE …
-RETURNING on PostgreSQL for the same reason.
+Either way it is one transaction per check, and a lost lease records nothing. Before the
+fetch, :func:`renew_and_reserve` restarts the claim's lease and reserves the request's slot of
+the shared rate limit in one statement on PostgreSQL (``WITH renewed AS (UPDATE article …)
+UPDATE rate_limit … WHERE EXISTS (SELECT … FROM renewed)``), two autocommitted ones on SQLite.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Table, bindparam, insert, select, update
 
 from monitor.db import is_sqlite
 from monitor.models import Article, FetchLog
-from monitor.store.claims import Claim
-from monitor.store.common import autocommit
+from monitor.store.claims import Claim, renew_claim
+from monitor.store.common import autocommit, utcnow
+from monitor.store.limits import Slot, reserve_slot, reserve_statement
 
 ARTICLE: Table = Article.__table__  # type: ignore[attr-defined]
 FETCH_LOG: Table = FetchLog.__table__  # type: ignore[attr-defined]
@@ -93,3 +95,47 @@ def finish_not_modified(
     with autocommit(engine) as connection:
         result = connection.execute(_RELEASED_AND_LOGGED, params)
         return bool(result.rowcount)
+
+
+def _renewed_and_reserved() -> Any:
+    renewed = (
+        update(ARTICLE)
+        .where(ARTICLE.c.id == bindparam("a_id"), ARTICLE.c.lease_owner == bindparam("a_owner"))
+        .values(lease_expires=bindparam("a_expires", type_=ARTICLE.c.lease_expires.type))
+        .returning(ARTICLE.c.id)
+        .cte("renewed")
+    )
+    return reserve_statement("postgresql").where(select(renewed.c.id).exists())
+
+
+_RENEWED_AND_RESERVED = _renewed_and_reserved()
+
+
+def renew_and_reserve(
+    engine: Engine, claim: Claim, lease_seconds: float, host: str, interval: float, now: float
+) -> Slot | None:
+    """Restart ``claim``'s lease (its fetch begins now) and reserve the next request slot of
+    ``host`` (see :func:`~monitor.store.limits.reserve_slot`); None, with no slot taken, when
+    the claim is no longer ours."""
+    if is_sqlite(engine):
+        if not renew_claim(engine, claim, lease_seconds):
+            return None
+        return reserve_slot(engine, host, interval, now)
+    params = {
+        "a_id": claim.id,
+        "a_owner": claim.owner,
+        "a_expires": utcnow() + timedelta(seconds=lease_seconds),
+        "r_host": host,
+        "r_now": now,
+        "r_interval": interval,
+    }
+    with autocommit(engine) as connection:
+        row = connection.execute(_RENEWED_AND_RESERVED, params).first()
+    if row is None:  # the lease was lost, or the host has no row yet: the long way tells
+        if not renew_claim(engine, claim, lease_seconds):
+            return None
+        return reserve_slot(engine, host, interval, now)
+    next_at, until, reason = float(row[0]), float(row[1] or 0.0), row[2]
+    if until > now:
+        return Slot(now, until, reason)
+    return Slot(next_at - interval)

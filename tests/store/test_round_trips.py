@@ -29,11 +29,13 @@ from tests.support.replay import ReplaySite
 from tests.support.round_trips import RoundTrips
 
 ARTICLES = 2
+LEASE = 300.0
 
 
-def recheck_twice(daemon: Daemon, engine: Engine, trips: RoundTrips) -> list[Report]:
-    """Check every article (200s), make both due, check them again (304s); ``trips`` counts
-    the second re-check alone (the first warms robots.txt, the template view, the pool)."""
+def recheck_twice(daemon: Daemon, engine: Engine, trips: RoundTrips, lease: float) -> list[Report]:
+    """Check every article (200s), make both due, claim them for ``lease`` seconds and check
+    them again (304s); ``trips`` counts the second re-check alone (the first warms robots.txt,
+    the template view, the pool)."""
 
     async def go() -> list[Report]:
         daemon.stopping = asyncio.Event()
@@ -44,7 +46,7 @@ def recheck_twice(daemon: Daemon, engine: Engine, trips: RoundTrips) -> list[Rep
             loaded = [await daemon.check_claim(c, slots) for c in first]
             with session(engine) as db:
                 db.execute(update(Article).values(next_check_at=utcnow() - timedelta(seconds=1)))
-            warm, measured = claim_due(engine, daemon.owner, ARTICLES, 300)
+            warm, measured = claim_due(engine, daemon.owner, ARTICLES, lease)
             reports = [*loaded, await daemon.check_claim(warm, slots)]
             with trips:
                 reports.append(await daemon.check_claim(measured, slots))
@@ -56,18 +58,25 @@ def recheck_twice(daemon: Daemon, engine: Engine, trips: RoundTrips) -> list[Rep
 
 
 @pytest.mark.parametrize(
-    ("rate_limit", "sqlite", "postgres"),
+    ("rate_limit", "lease", "sqlite", "postgres"),
     [
-        # SQLite: BEGIN IMMEDIATE, UPDATE article … RETURNING, INSERT fetch_log, COMMIT
-        # PostgreSQL: pre-ping, one autocommitted WITH (UPDATE … RETURNING) INSERT
-        (0, 4, 2),
-        # and the shared slot: one autocommitted UPDATE rate_limit … RETURNING (+ pre-ping)
-        (1000, 5, 4),
+        # a claim just taken, no renewal. The record: SQLite BEGIN IMMEDIATE, UPDATE article …
+        # RETURNING, INSERT fetch_log, COMMIT; PostgreSQL pre-ping, one autocommitted
+        # WITH (UPDATE article … RETURNING) INSERT INTO fetch_log
+        (0, LEASE, 4, 2),
+        # a claim that has run for a while (a third of its lease): renewed first, one
+        # autocommitted UPDATE (+ pre-ping)
+        (0, LEASE * 2 / 3, 5, 4),
+        # the shared rate limit: the renewal and the slot, on PostgreSQL one autocommitted
+        # WITH (UPDATE article) UPDATE rate_limit … RETURNING (+ pre-ping), on SQLite two
+        # autocommitted UPDATEs
+        (1000, LEASE, 6, 4),
     ],
-    ids=["rate-limit-off", "shared-rate-limit"],
+    ids=["rate-limit-off", "rate-limit-off-renewed", "shared-rate-limit"],
 )
 def test_a_304_recheck_costs_an_exact_number_of_round_trips(
     rate_limit: float,
+    lease: float,
     sqlite: int,
     postgres: int,
     db_url: str,
@@ -84,6 +93,7 @@ def test_a_304_recheck_costs_an_exact_number_of_round_trips(
         database_url=db_url,
         rate_limit=rate_limit,
         recheck_schedule="*:7d",
+        lease_seconds=LEASE,
     )
     paths = replay_site.paths("article")[:ARTICLES]
     with session(engine) as db:
@@ -92,7 +102,7 @@ def test_a_304_recheck_costs_an_exact_number_of_round_trips(
     daemon.engine = engine
     trips = RoundTrips(engine)
 
-    reports = recheck_twice(daemon, engine, trips)
+    reports = recheck_twice(daemon, engine, trips, lease)
 
     assert [r.outcome for r in reports] == [Outcome.NEW, Outcome.NEW] + [Outcome.NOT_MODIFIED] * 2
     assert trips.total == (sqlite if engine.dialect.name == "sqlite" else postgres), trips.kinds
