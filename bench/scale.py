@@ -257,10 +257,16 @@ def round_trips(origin: str, url: str, data_dir: Path, n: int, **settings: Any) 
     def count(*_args: Any, **_kwargs: Any) -> None:
         counts[STAGE.get()] += 1
 
+    def count_transaction(connection: Any) -> None:
+        # an AUTOCOMMIT connection sends no BEGIN, and its COMMIT/ROLLBACK are driver no-ops
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            counts[STAGE.get()] += 1
+
     patches = {
         (daemon_module, "claim_due"): "claim",
         (daemon_module, "renew_claim"): "renew",
         (runtime_module, "reserve_slot"): "rate limit",
+        (runtime_module, "renew_and_reserve"): "rate limit",  # the renewal and the slot
         (daemon_module, "record_cycle"): "health",
         (check_module, "record"): "record",
     }
@@ -268,14 +274,14 @@ def round_trips(origin: str, url: str, data_dir: Path, n: int, **settings: Any) 
     for (module, name), stage in patches.items():
         setattr(module, name, _staged(stage, originals[(module, name)]))
     listeners = [
-        (engine, "before_cursor_execute"),
-        (engine, "begin"),
-        (engine, "commit"),
-        (engine, "rollback"),
-        (engine.pool, "checkout"),  # pool_pre_ping: one round trip per checkout
+        (engine, "before_cursor_execute", count),
+        (engine, "begin", count_transaction),
+        (engine, "commit", count_transaction),
+        (engine, "rollback", count_transaction),
+        (engine.pool, "checkout", count),  # pool_pre_ping: one round trip per checkout
     ]
-    for target, name in listeners:
-        event.listen(target, name, count)
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
 
     async def check_all() -> int:
         daemon.stopping = asyncio.Event()
@@ -296,8 +302,8 @@ def round_trips(origin: str, url: str, data_dir: Path, n: int, **settings: Any) 
     try:
         checked = asyncio.run(check_all())
     finally:
-        for target, name in listeners:
-            event.remove(target, name, count)
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)
         for (module, name), original in originals.items():
             setattr(module, name, original)
     per_check = {stage: counts[stage] / checked for stage in STAGES}

@@ -11,116 +11,69 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, insert, text, update
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, insert
+from sqlmodel import Session
 
-from monitor import schedule, templates
+from monitor import schedule
 from monitor.alerts.outbox import enqueue
 from monitor.alerts.render import build_payload
-from monitor.classify import Classification, Rules, classify
+from monitor.classify import Classification, classify
 from monitor.db import session
-from monitor.diff import ChangeKind, Diff, Significance, changed_sentences, diff_articles
+from monitor.diff import ChangeKind, Diff, changed_sentences, diff_articles
 from monitor.diff import lifecycle as lifecycle_diff
 from monitor.diff import render_html as diff_html
 from monitor.fetch import FetchResult
-from monitor.models import Article, ArticleStatus, Change, FetchLog, UrlAlias, Version
+from monitor.identity import follow_move, same_story
+from monitor.models import Article, ArticleStatus, Change, FetchLog, Version
+from monitor.outcome import (
+    FAILED,
+    NEW_VERSION,
+    NOT_EXTRACTED,
+    Outcome,
+    Prepared,
+    Report,
+    alert_kind,
+)
+from monitor.prepare import Preparer, fetch_and_prepare, prepare, refuse_garbled
 from monitor.runtime import Context
 from monitor.settings import Settings
-from monitor.store import (
-    Claim,
-    add_alias,
-    find_article,
-    lock_claimed,
-    renew_claim,
-    utcnow,
-    versions_of,
-)
+from monitor.store import Claim, Slot, lock_claimed, renew_claim, utcnow, versions_of
+from monitor.store.recheck import finish_not_modified
 from scrapers.article import Article as Page
 from scrapers.article import ExtractionFailure, fingerprint
-from scrapers.site import Site
-from scrapers.template import Template
+
+__all__ = [  # the path of one check; its values live in monitor.outcome, its pure part in
+    # monitor.prepare (importable from here, as they always were)
+    "FAILED",
+    "NEW_VERSION",
+    "NOT_EXTRACTED",
+    "Outcome",
+    "Prepared",
+    "Preparer",
+    "Report",
+    "alert_kind",
+    "check",
+    "check_holding",
+    "fetch_and_prepare",
+    "log_report",
+    "prepare",
+    "record",
+    "record_in",
+    "refuse_garbled",
+]
 
 log = logging.getLogger(__name__)
 
 
-class Outcome(StrEnum):
-    """What one check came to; stored in the fetch log, counted by the metrics."""
-
-    NOT_MODIFIED = "not_modified"  # 304 to our validators
-    UNCHANGED = "unchanged"  # 200, the same content as the current version
-    NEW = "new"  # the first version
-    CHANGED = "changed"  # a new version
-    RESTORED = "restored"  # back after it was gone
-    MISSING = "missing"  # a first 404/410, to be confirmed
-    DELETED = "deleted"  # confirmed gone
-    GONE = "gone"  # still gone
-    REVERSION_HELD = "reversion_held"  # back to an earlier version: held until confirmed
-    REVERSION_DROPPED = "reversion_dropped"  # a held reversion that did not come back
-    TRANSIENT = "transient"  # a network error or a server error: retried
-    EXTRACTION_FAILED = "extraction_failed"  # a page the scraper could not read: retried
-    DEFERRED = "deferred"  # the site asked us to wait (Retry-After): next check when it said
-    LEASE_LOST = "lease_lost"  # another worker took the article over: nothing recorded
-
-
-FAILED = frozenset({Outcome.TRANSIENT, Outcome.EXTRACTION_FAILED, Outcome.DEFERRED})
-NEW_VERSION = frozenset({Outcome.NEW, Outcome.CHANGED})
-NOT_EXTRACTED = frozenset(
-    {
-        Outcome.NOT_MODIFIED,
-        Outcome.MISSING,
-        Outcome.DELETED,
-        Outcome.GONE,
-        Outcome.TRANSIENT,
-        Outcome.DEFERRED,
-        Outcome.LEASE_LOST,
-    }
-)
-
-
-@dataclass(slots=True)
-class Report:
-    """What one check came to (for logs, counters, ops health and tests)."""
-
-    url: str
-    outcome: Outcome
-    status: int | None = None
-    error: str | None = None
-    relevant: bool = False
-    alerts: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        return self.outcome in FAILED
-
-    @property
-    def extracted(self) -> bool:
-        """Whether a page was run through extraction (for the scraper's health)."""
-        return self.status != 304 and self.outcome not in NOT_EXTRACTED
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """The pure part of a check, done before its transaction: the page extracted from a 200
-    (or why it could not be), its fingerprint, and its classification (None when the page's
-    fingerprint is the current version's: an unchanged page is not classified again)."""
-
-    page: Page | ExtractionFailure
-    fingerprint: str | None = None
-    verdict: Classification | None = None
-
-
-Preparer = Callable[[FetchResult, str | None], Awaitable[Prepared]]
-
-
-async def check(ctx: Context, claim: Claim, now: datetime | None = None) -> Report:
-    """Fetch one claimed article and record what happened."""
-    result, prepared = await fetch_and_prepare(ctx, claim)
+async def check(
+    ctx: Context, claim: Claim, now: datetime | None = None, *, slot: Slot | None = None
+) -> Report:
+    """Fetch one claimed article and record what happened (``slot``: the rate-limit slot of
+    its first request, when the caller reserved it)."""
+    result, prepared = await fetch_and_prepare(ctx, claim, slot=slot)
     return record(ctx, claim, result, prepared, now or utcnow())
 
 
@@ -145,71 +98,6 @@ async def check_holding(ctx: Context, claim: Claim, lease_seconds: float) -> Rep
             await renewing
 
 
-async def fetch_and_prepare(
-    ctx: Context, claim: Claim, preparer: Preparer | None = None
-) -> tuple[FetchResult, Prepared | None]:
-    """A check up to its transaction: the fetch, and :func:`prepare` of a 200 — here, or by
-    ``preparer`` (given the result and the current version's fingerprint; the backfill's
-    runs it in a worker process)."""
-    result = await ctx.fetcher.get(claim.url, etag=claim.etag, last_modified=claim.last_modified)
-    prepared: Prepared | None = None
-    if result.ok and preparer is not None:
-        prepared = await preparer(result, claim.fingerprint)
-    elif result.ok:
-        learned = templates.active(ctx.engine)  # issue 21: a learned page template, if any
-        site, scraper = ctx.settings.site_url, ctx.settings.scraper
-        prepared = prepare(result, site, ctx.rules, claim.fingerprint, learned, scraper=scraper)
-    # issue 21: pages without a body container teach (or are read by) a learned template
-    page = templates.observe(ctx, claim, result, prepared.page if prepared else None)
-    if prepared is not None and page is not None and page is not prepared.page:
-        prepared = Prepared(page)  # read again under a template: record() classifies it
-    return result, prepared
-
-
-def prepare(
-    result: FetchResult,
-    site: str,
-    rules: Rules,
-    known: str | None,
-    template: Template | None = None,  # issue 21: a learned page template (monitor/templates)
-    *,
-    scraper: Site,
-) -> Prepared:
-    """Extract the page of a 200 (refused when garbled), fingerprint it, and classify it
-    unless the fingerprint is ``known`` (the current version's).
-
-    It runs before the write transaction opens (classifying is the slowest step), so no writer
-    holds the database lock meanwhile; it is pure, so it may run in another process.
-    """
-    page = scraper.extract(result.body, result.final_url, site, result.encoding, template)
-    page = refuse_garbled(page, result.body)
-    if not isinstance(page, Page):
-        return Prepared(page)
-    fp = fingerprint(page)
-    if fp == known:
-        return Prepared(page, fp)
-    return Prepared(page, fp, classify(page.title, page.standfirst, list(page.paragraphs), rules))
-
-
-REPLACEMENT = "\ufffd"
-
-
-def refuse_garbled(page: Page | ExtractionFailure, body: bytes) -> Page | ExtractionFailure:
-    """An article whose text holds replacement characters the page never sent was corrupted.
-
-    Bytes invalid in the page's encoding decode to U+FFFD. Stored, they would make a version
-    the site never had: alerted once as an edit, and again when the clean page returns. Such a
-    page counts as a failed extraction, fetched again at the next check. (A page that really
-    sends U+FFFD, as UTF-8 bytes, is taken as it is.)
-    """
-    if not isinstance(page, Page) or REPLACEMENT.encode() in body:
-        return page
-    texts = (page.title, page.standfirst, page.author, *page.paragraphs, *page.related_links)
-    if any(REPLACEMENT in text for text in texts):
-        return ExtractionFailure(page.url, "article text has bytes invalid in the page's encoding")
-    return page
-
-
 def record(
     ctx: Context,
     claim: Claim,
@@ -218,7 +106,12 @@ def record(
     now: datetime,
 ) -> Report:
     """Apply a fetch outcome (and the page :func:`prepare` made of it) to the store in one
-    transaction (the imperative shell)."""
+    transaction (the imperative shell). A 304 is one statement (:func:`record_not_modified`)."""
+    if result.not_modified:
+        report = record_not_modified(ctx, claim, result, now)
+        if report is not None:
+            log_report(claim, report)
+            return report
     with session(ctx.engine) as db:
         report = record_in(ctx, db, claim, result, prepared, now, lock_claimed(db, claim))
     log_report(claim, report)
@@ -241,7 +134,7 @@ def record_in(
         return Report(claim.url, Outcome.LEASE_LOST, result.status)
     if result.ok and prepared is not None and isinstance(prepared.page, Page):
         page = prepared.page
-        article = _same_story(db, article, page, result.final_url, ctx.settings)
+        article = same_story(db, article, page, result.final_url, ctx.settings)
     report = _apply(ctx, db, article, result, prepared, now)
     _insert(
         db,
@@ -258,6 +151,30 @@ def record_in(
     article.last_checked = now
     db.add(article)
     return report
+
+
+def record_not_modified(
+    ctx: Context, claim: Claim, result: FetchResult, now: datetime
+) -> Report | None:
+    """A 304 recorded in one statement from what the claim knows (see
+    :mod:`monitor.store.recheck`): the same outcome :func:`record_in` gives it. None when this
+    claim cannot take that path (it holds a reversion, or was not made by a claim that knows
+    the schedule's inputs) or the article changed hands: the general path then decides."""
+    if claim.pending_version_id is not None or claim.born is None:
+        return None
+    regular = regular_next(ctx.settings, claim.born, claim.relevant, claim.version_count, now)
+    row = {
+        "at": now,
+        "url": claim.url,
+        "status": 304,
+        "outcome": Outcome.NOT_MODIFIED,
+        "elapsed_ms": int(result.elapsed * 1000),
+        "error": None,
+        "worker": ctx.owner,
+    }
+    if not finish_not_modified(ctx.engine, claim, now=now, next_check_at=regular, log_row=row):
+        return None
+    return Report(claim.url, Outcome.NOT_MODIFIED, 304, relevant=claim.relevant)
 
 
 def log_report(claim: Claim, report: Report) -> None:
@@ -293,10 +210,6 @@ def _insert(db: Session, table: Table, **row: Any) -> int | None:
 
 
 _INSERTS: dict[str, Any] = {}
-_OTHER_WITH_POST_ID = text(
-    "SELECT 1 FROM article WHERE post_id = :post_id AND id != :id"
-    " AND current_version_id IS NOT NULL LIMIT 1"
-)
 
 
 def _apply(
@@ -312,7 +225,8 @@ def _apply(
         # before the schedule is read: an old article's first fetch (a backfill) is due by
         # its age, not as a fresh one's
         article.published = page.published or article.published
-    regular = _regular_next(ctx.settings, article, now)
+    born = article.published or article.first_seen
+    regular = regular_next(ctx.settings, born, article.relevant, article.version_count, now)
     if result.not_modified:
         article.fail_count, article.last_error, article.missing_since = 0, None, None
         article.next_check_at = regular
@@ -334,7 +248,7 @@ def _apply(
             now, article.fail_count, regular, result.retry_after
         )
         return Report(article.url, outcome, result.status, reason, article.relevant)
-    _follow_move(db, article, result, ctx.settings)
+    follow_move(db, article, result, ctx.settings)
     article.fail_count, article.last_error, article.missing_since = 0, None, None
     validators = article.etag, article.last_modified
     article.etag, article.last_modified = result.etag, result.last_modified
@@ -349,10 +263,13 @@ def _apply(
     return report
 
 
-def _regular_next(settings: Settings, article: Article, now: datetime) -> datetime:
-    born = article.published or article.first_seen
+def regular_next(
+    settings: Settings, born: datetime, relevant: bool, version_count: int, now: datetime
+) -> datetime:
+    """The next regular check of an article ``born`` then: by age, slower for an article
+    stored and never relevant (``slow_recheck_factor``)."""
     when = schedule.next_check(now, born, settings.recheck_schedule)
-    if not article.relevant and article.version_count and settings.slow_recheck_factor > 1:
+    if not relevant and version_count and settings.slow_recheck_factor > 1:
         slowest = settings.recheck_schedule[-1][1]
         stretched = min((when - now).total_seconds() * settings.slow_recheck_factor, slowest)
         when = max(when, now + timedelta(seconds=stretched))
@@ -398,65 +315,6 @@ def _missing(
                 now,
             )
     return report
-
-
-def _follow_move(db: Session, article: Article, result: FetchResult, settings: Settings) -> None:
-    """A permanent redirect to another article URL: the article moved and keeps its history."""
-    if not result.permanent_redirect:
-        return
-    target = settings.scraper.canonicalize(result.final_url, settings.site_url)
-    if not target or target == article.url:
-        return
-    other = find_article(db, target)
-    if other is not None and other.id != article.id:
-        return  # already tracked under the new URL: leave both, the alias table links them
-    add_alias(db, article.url, article.id or 0)
-    log.info("article moved: %s -> %s", article.url, target)
-    article.url = target
-
-
-def _same_story(
-    db: Session, article: Article, page: Page, final_url: str, settings: Settings
-) -> Article:
-    """The tracked article this first fetch is another URL of, else ``article`` itself.
-
-    A URL never recorded whose page carries the post id of an article already tracked under
-    another URL (the slug changed and a feed listed the new URL before the old one's re-check
-    followed its 301) is that article: the new row goes, both URLs lead to the tracked article,
-    which now lives at the URL that served the page and keeps its history (one story, one alert).
-    """
-    if article.current_version_id is not None or not page.post_id:
-        return article
-    params = {"post_id": page.post_id, "id": article.id}
-    if db.connection().execute(_OTHER_WITH_POST_ID, params).first() is None:
-        return article  # the usual case, answered without loading (and locking) an article
-    query = (
-        select(Article)
-        .where(Article.post_id == page.post_id, col(Article.id) != article.id)
-        .where(col(Article.current_version_id).is_not(None))
-        .order_by(col(Article.id))
-        .with_for_update()
-    )
-    original = db.exec(query).first()
-    if original is None:
-        return article
-    db.execute(
-        update(UrlAlias)
-        .where(col(UrlAlias.article_id) == article.id)
-        .values(article_id=original.id)
-    )
-    db.delete(article)
-    db.flush()
-    here = settings.scraper.canonicalize(final_url, settings.site_url) or article.url
-    taken = db.exec(select(Article).where(Article.url == here)).first()
-    if taken is not None and taken.id != original.id:
-        here = original.url
-    for url in {article.url, original.url} - {here}:
-        add_alias(db, url, original.id or 0)
-    log.info("same story: %s is %s, now at %s", article.url, original.url, here)
-    original.url = here
-    original.lease_owner, original.lease_expires = article.lease_owner, article.lease_expires
-    return original
 
 
 def _content(
@@ -556,25 +414,6 @@ def _new_version(
     if kind is not None:
         _alert(ctx, db, report, kind, article, change_id, page, old, verdict, diff, now)
     return report
-
-
-def alert_kind(
-    *, is_new: bool, was_relevant: bool, relevant: bool, diff: Diff, restored: bool = False
-) -> str | None:
-    """Which alert, if any, a new version earns (pure: the routing of attention)."""
-    if is_new:
-        return "new" if relevant else None
-    if not (was_relevant or relevant):
-        return None  # never about migration, before or after
-    if restored:
-        return "restored"
-    if relevant and not was_relevant:
-        return "relevance_gained"
-    if ChangeKind.PAYWALL in diff.kinds:
-        return "paywall"
-    if diff.significance >= Significance.SUBSTANTIVE:
-        return "changed"
-    return None  # cosmetic and minor edits are stored, not alerted
 
 
 def _add_change(

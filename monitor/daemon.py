@@ -50,6 +50,7 @@ DAEMON_LEASE = "daemon"  # SQLite only: one daemon per database file
 DISCOVERY_LEASE = "discovery"
 SITEMAP_LEASE = "sitemap"
 HOUSEKEEPING_LEASE = "housekeeping"
+FRESH_CLAIM = 0.99  # share of its lease a claim has left when it needs no renewal
 STOP_GRACE = 8.0  # seconds in-flight work may take after SIGTERM (exit within 10 s)
 
 
@@ -296,7 +297,7 @@ class Daemon:
             if not claims:
                 break
             slots = asyncio.Semaphore(s.concurrency)
-            tasks = [asyncio.create_task(self._check_claim(claim, slots)) for claim in claims]
+            tasks = [asyncio.create_task(self.check_claim(claim, slots)) for claim in claims]
             self._inflight.update(tasks)
             try:
                 done = await asyncio.gather(*tasks, return_exceptions=True)
@@ -327,7 +328,7 @@ class Daemon:
                 break
         return reports
 
-    async def _check_claim(self, claim: Claim, slots: asyncio.Semaphore) -> Report:
+    async def check_claim(self, claim: Claim, slots: asyncio.Semaphore) -> Report:
         """Check one claim of a batch once a fetch slot is free, under a lease restarted then.
 
         A batch is claimed at once but fetched ``concurrency`` at a time at the shared rate
@@ -336,13 +337,24 @@ class Daemon:
         claim and fetch the same article. Restarting the lease when the fetch starts bounds
         what it must cover (the rate-limit wait, the fetch, the record); a claim that was
         retaken meanwhile is dropped here, before any request.
+
+        With the shared rate limit the renewal and the slot of the first request are one
+        statement (``Context.reserve``). Without it, a claim taken a moment ago (its lease
+        has 99 % left: the first ``concurrency`` of a batch) is not renewed: nobody can hold
+        it, and the lease it has covers the check as a renewal would (issue 20: one
+        transaction less per idle check).
         """
         async with slots:
-            renewed = await asyncio.to_thread(
-                renew_claim, self.engine, claim, self.settings.lease_seconds
-            )
-            if not renewed:
-                return Report(claim.url, Outcome.LEASE_LOST)
+            lease = self.settings.lease_seconds
+            if self.ctx.reserve is not None:
+                slot = await asyncio.to_thread(self.ctx.reserve, claim, lease)
+                if slot is None:
+                    return Report(claim.url, Outcome.LEASE_LOST)
+                return await check(self.ctx, claim, slot=slot)
+            if needs_renewal(claim, lease, utcnow()):
+                renewed = await asyncio.to_thread(renew_claim, self.engine, claim, lease)
+                if not renewed:
+                    return Report(claim.url, Outcome.LEASE_LOST)
             return await check(self.ctx, claim)
 
     async def delivery_job(self) -> None:
@@ -385,3 +397,11 @@ class Daemon:
         )
         if kind is not None:
             log.warning("site health: %s", kind)
+
+
+def needs_renewal(claim: Claim, lease_seconds: float, now: datetime) -> bool:
+    """Whether ``claim``'s lease must be restarted before its fetch: more than 1 % of
+    ``lease_seconds`` has run since it was claimed (or its expiry is unknown)."""
+    if claim.expires is None:
+        return True
+    return (claim.expires - now).total_seconds() < lease_seconds * FRESH_CLAIM

@@ -7,7 +7,7 @@ The daemon, the backfill and the ``check`` command each build one :class:`Contex
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -18,7 +18,8 @@ from monitor.alerts.targets import Target, load_targets
 from monitor.classify import Rules, load_rules
 from monitor.fetch import Fetcher, RateLimiter, SharedRateLimiter
 from monitor.settings import Settings
-from monitor.store import block_host, reserve_slot
+from monitor.store import Claim, Slot, block_host, reserve_slot
+from monitor.store.recheck import renew_and_reserve
 from monitor.validators import DatabaseSources
 
 
@@ -33,6 +34,9 @@ class Context:
     rules: Rules
     owner: str
     alerts_enabled: bool = True  # the backfill turns alerts off unless --alert
+    # the shared rate limit: renew a claim and reserve its first request's slot in one go
+    # (None: no shared limit; see make_reserver)
+    reserve: Callable[[Claim, float], Slot | None] | None = None
 
 
 def make_limiter(settings: Settings, engine: Engine) -> RateLimiter:
@@ -47,6 +51,17 @@ def make_limiter(settings: Settings, engine: Engine) -> RateLimiter:
     )
 
 
+def make_reserver(
+    settings: Settings, engine: Engine
+) -> Callable[[Claim, float], Slot | None] | None:
+    """With the shared rate limit: ``reserve(claim, lease_seconds)`` restarts the claim's lease
+    and reserves the slot of its first request in one statement (None: the claim was lost)."""
+    if settings.rate_limit <= 0:
+        return None
+    host, interval = urlsplit(settings.site_url).netloc, 1.0 / settings.rate_limit
+    return lambda claim, lease: renew_and_reserve(engine, claim, lease, host, interval, time.time())
+
+
 def make_context(settings: Settings, engine: Engine, owner: str, *, alerts: bool = True) -> Context:
     fetcher = Fetcher(
         settings,
@@ -55,4 +70,6 @@ def make_context(settings: Settings, engine: Engine, owner: str, *, alerts: bool
         sources=DatabaseSources(engine),
     )
     rules = load_rules(settings.classifier_rules, settings.classifier_rules_mode)
-    return Context(settings, engine, fetcher, load_targets(settings), rules, owner, alerts)
+    targets = load_targets(settings)
+    reserve = make_reserver(settings, engine)
+    return Context(settings, engine, fetcher, targets, rules, owner, alerts, reserve)

@@ -7,23 +7,15 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine
-from sqlmodel import col, select
 
-from monitor.check import Outcome, Report, check_holding
 from monitor.cli.common import UserError, console, open_store, settings
-from monitor.db import session
 from monitor.diff import Significance, render_page, render_unified
-from monitor.fetch import Fetcher
+from monitor.manual import NotAnArticle, Tracked, check_by_hand, tracked
 from monitor.models import Change, Version
-from monitor.runtime import make_context
 from monitor.settings import Settings
-from monitor.store import Held, add_candidates, claim_article, find_article, utcnow, worker_name
-from monitor.store import versions_of as _versions
+from monitor.store import Held
 from scrapers.article import Article as Page
-from scrapers.article import Candidate
 
-CHECK_LEASE = 30.0  # seconds; renewed while the check runs, so a killed check frees it soon
 UrlArg = Annotated[str, typer.Argument(help="Article URL (canonical, shortlink or old-site URL).")]
 
 
@@ -31,82 +23,46 @@ def check_command(url: UrlArg) -> None:
     """Fetch an article once, store a version if it changed, and print what changed."""
     s = settings()
     engine = open_store(s)
-    canonical = asyncio.run(_resolve(s, url))
-    ctx = make_context(s, engine, worker_name())
-    with session(engine) as db:
-        add_candidates(db, [Candidate(canonical, "cli")], utcnow())
-        article = find_article(db, canonical)
-        assert article is not None and article.id is not None
-        article_id = article.id
-    claim = claim_article(engine, article_id, ctx.owner, CHECK_LEASE)
-    if isinstance(claim, Held):
+    try:
+        done = asyncio.run(check_by_hand(s, engine, url))
+    except NotAnArticle as exc:
+        raise UserError(str(exc)) from None
+    if isinstance(done, Held):
         raise UserError(
-            f"{claim.owner} is checking this article right now (lease until {claim.until}); "
+            f"{done.owner} is checking this article right now (lease until {done.until}); "
             "try again then"
         )
-    assert claim is not None
-
-    async def go() -> Report:
-        try:
-            return await check_holding(ctx, claim, CHECK_LEASE)
-        finally:
-            await ctx.fetcher.aclose()
-
-    report = asyncio.run(go())
+    report = done.report
     console.print(f"{report.url}: [bold]{report.outcome}[/]", highlight=False)
     if report.error:
         console.print(f"  {report.error}", highlight=False)
     if report.alerts:
         console.print(f"  alert queued: {', '.join(report.alerts)}")
-    if report.outcome in (Outcome.CHANGED, Outcome.NEW, Outcome.RESTORED):
-        _print_latest_change(engine, article_id)
+    if done.change is not None:
+        _print_change(done.change)
     if report.failed:
         raise typer.Exit(1)
 
 
-async def _resolve(s: Settings, url: str) -> str:
-    """The canonical URL: directly, or by following the site's redirect for a shortlink."""
-    canonical = s.scraper.canonicalize(url, s.site_url)
-    if canonical:
-        return canonical
-    if not s.scraper.same_site(url, s.site_url):
-        raise UserError(f"{url} is not on the configured site {s.site_url}")
-    async with Fetcher(s) as fetcher:
-        result = await fetcher.get(url)
-    canonical = s.scraper.canonicalize(result.final_url, s.site_url)
-    if not canonical:
-        raise UserError(f"{url} does not lead to an article ({result.error or result.status})")
-    return canonical
-
-
-def _print_latest_change(engine: Engine, article_id: int) -> None:
-    with session(engine) as db:
-        change = db.exec(
-            select(Change)
-            .where(Change.article_id == article_id)
-            .order_by(col(Change.id).desc())
-            .limit(1)
-        ).first()
-    if change is None:
-        return
+def _print_change(change: Change) -> None:
     label = Significance(change.significance).label
     console.print(f"  {', '.join(change.kinds)} ({label})", highlight=False)
     for item in change.diff.get("changes", [])[:10]:
         console.print(f"   - {item.get('kind')}: {item.get('detail')}", highlight=False)
 
 
+def _tracked(s: Settings, url: str, *, changes: bool = False) -> Tracked:
+    found = tracked(open_store(s), s, url, changes=changes)
+    if found is None:
+        raise UserError(f"{url} is not tracked (run `cphpost-monitor check {url}`)")
+    return found
+
+
 def history_command(url: UrlArg) -> None:
     """List an article's versions and changes: time, kind and significance."""
-    s = settings()
-    engine = open_store(s)
-    with session(engine) as db:
-        article = find_article(db, s.scraper.canonicalize(url, s.site_url) or url)
-        if article is None:
-            raise UserError(f"{url} is not tracked (run `cphpost-monitor check {url}`)")
-        versions = {v.id: v for v in _versions(db, article.id or 0)}
-        changes = db.exec(
-            select(Change).where(Change.article_id == article.id).order_by(col(Change.id))
-        ).all()
+    found = _tracked(settings(), url, changes=True)
+    article, changes = found.article, found.changes
+    versions = {v.id: v for v in found.versions}
     console.print(
         f"[bold]{article.url}[/] — {article.status}, {article.version_count} version(s), "
         f"{'relevant: ' + ', '.join(article.topics) if article.relevant else 'not relevant'}",
@@ -140,13 +96,8 @@ def diff_command(
     html: Annotated[bool, typer.Option("--html", help="A full HTML page, <ins>/<del>.")] = False,
 ) -> None:
     """Show what changed between two stored versions of an article."""
-    s = settings()
-    engine = open_store(s)
-    with session(engine) as db:
-        article = find_article(db, s.scraper.canonicalize(url, s.site_url) or url)
-        if article is None:
-            raise UserError(f"{url} is not tracked (run `cphpost-monitor check {url}`)")
-        versions = list(_versions(db, article.id or 0))
+    found = _tracked(settings(), url)
+    article, versions = found.article, list(found.versions)
     if len(versions) < 2 and (from_seq is None or to_seq is None):
         raise UserError(f"{article.url} has {len(versions)} version(s): nothing to compare")
     by_seq = {v.seq: v for v in versions}

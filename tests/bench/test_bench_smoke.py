@@ -47,10 +47,15 @@ SMOKES: dict[str, Smoke] = {
         ),
     ),
     "daemon.py": Smoke(
-        ("--articles", "20", "--rounds", "1"),
+        ("--articles", "20", "--rounds", "1", "--repeat", "1", "--edits", "2"),
         (
-            r"^  requests sent: +\d+$",
-            rf"^    per article re-check \(the difference / N\): +-?{NUMBER} ms$",
+            r"^    requests by kind and status: +article 304: 20, ",
+            r"^    requests by kind and status: +article 200: 2, article 304: 18, ",
+            r"^    connections opened: +\d+$",
+            rf"^    CPU per re-check: +-?{NUMBER} ms$",
+            r"^    changes stored: +2$",
+            rf"^  {NUMBER}  \(",  # database round trips per check
+            rf"^  urlwatch: +-?{NUMBER} / -?{NUMBER} / -?{NUMBER} ms$",
             rf"^  latency min / median / max: +{NUMBER} / {NUMBER} / {NUMBER} s$",
         ),
     ),
@@ -157,6 +162,7 @@ def test_the_scale_bench_counts_round_trips_by_stage() -> None:
         row = re.search(rf"^{label}((?: +[\d.]+){{7}})$", out, re.MULTILINE)
         assert row, f"no round trips for {label!r}:\n{out}"
         claim, renew, limit, record, _health, _other, total = map(float, row.group(1).split())
-        # a stage at 0 is a wrapper on a name the daemon no longer calls
-        assert claim > 0 and renew > 0 and record > 0 and total > 0, row.group(0)
+        # (bench/scale.py refuses to patch a name the daemon no longer has; a claim just
+        # taken is not renewed, and with the shared limit the renewal is the slot's statement)
+        assert claim > 0 and renew >= 0 and record > 0 and total > 0, row.group(0)
         assert (limit > 0) == ("shared rate limit" in label), row.group(0)

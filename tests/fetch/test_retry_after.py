@@ -111,3 +111,23 @@ def test_a_5xx_without_retry_after_is_still_retried(
     result = fetch(Fetcher(make_settings(max_retries=2)), ARTICLE)
     assert result.ok and result.attempts == 2
     assert replay_site.count(ARTICLE) == 2
+
+
+def test_a_lasting_5xx_is_tried_once_plus_max_retries_times_and_then_given_up(
+    replay_site: ReplaySite, make_settings: Callable[..., Settings]
+) -> None:
+    replay_site.fault(ARTICLE, "status", status=502)
+    replay_site.reset_log()
+    result = fetch(Fetcher(make_settings(max_retries=2)), ARTICLE)
+    assert (result.status, result.error, result.attempts) == (502, "HTTP 502", 3)
+    assert replay_site.count(ARTICLE) == 3
+    assert result.elapsed >= 0.25 + 0.5  # two backoffs: 0.25–0.5 s, then 0.5–1 s (jittered)
+
+
+def test_with_no_retries_a_5xx_is_one_request(
+    replay_site: ReplaySite, make_settings: Callable[..., Settings]
+) -> None:
+    replay_site.fault(ARTICLE, "status", status=503)
+    replay_site.reset_log()
+    result = fetch(Fetcher(make_settings(max_retries=0)), ARTICLE)
+    assert (result.status, result.attempts, replay_site.count(ARTICLE)) == (503, 1, 1)

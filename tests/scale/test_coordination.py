@@ -23,10 +23,11 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import col, select
 
-from monitor.daemon import Daemon, make_context
+from monitor.daemon import Daemon
 from monitor.db import engine_for, session, upgrade
 from monitor.fetch import Fetcher
 from monitor.models import Article, Lease
+from monitor.runtime import make_context
 from monitor.settings import load_settings
 from monitor.store import (
     acquire_lease,
@@ -202,7 +203,7 @@ def test_a_claim_retaken_while_waiting_for_its_slot_is_dropped_before_any_reques
     async def go() -> str:
         daemon.ctx = make_context(settings, daemon.engine, daemon.owner)
         try:
-            report = await daemon._check_claim(claim, asyncio.Semaphore(1))
+            report = await daemon.check_claim(claim, asyncio.Semaphore(1))
         finally:
             await daemon.ctx.fetcher.aclose()
         return report.outcome
