@@ -71,9 +71,16 @@ def test_backfill_next_to_a_running_daemon_stores_everything_once(
     delivered = webhook_alert_ids(webhook_sink)
     assert sorted(delivered) == sorted(a.id for a in alerts)  # each sent once
     # Both processes take their slots from one row in the database: together they stay within
-    # the limit (plus one request on a window's edge, see test_faults_site).
+    # the limit, plus one request on a window's edge (see test_faults_site) and one per process
+    # for its first request: robots.txt opens a new connection, which the replay server (one
+    # thread per connection, on loaded cores) logs 20-60 ms after it left, into its
+    # neighbour's slot (see tests/scale/test_workers). A limiter failing open would show
+    # twice the rate.
     times = sorted(r.time for r in archive.requests)
-    assert archive.max_rate(1.0) <= RATE + 1, [round(t - times[0], 3) for t in times]
+    first_requests = 2
+    assert archive.max_rate(1.0) <= RATE + 1 + first_requests, [
+        round(t - times[0], 3) for t in times
+    ]
     for output in (log, backfill.stderr):
         assert "Traceback" not in output and "database is locked" not in output
     if database == "sqlite":
