@@ -26,6 +26,7 @@ from monitor.classify import FIELDS, Classification, Rules, classify, load_rules
 from monitor.classify.index import FOLDS_TO_ASCII
 from monitor.classify.matching import body_paragraphs, match_article
 from monitor.classify.terms import Term, normalise
+from tests.support.properties import examples
 from tests.support.synthetic import generate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -138,8 +139,10 @@ def recorded_texts() -> list[Text]:
     return out
 
 
-def generated_texts(n: int = 600) -> list[Text]:
-    return [(s.title, s.standfirst, list(s.paragraphs)) for s in generate(n, seed=7)]
+def generated_texts(n: int | None = None) -> list[Text]:
+    """Generated stories: 600 under the default Hypothesis profile (see examples())."""
+    count = examples(600) if n is None else n
+    return [(s.title, s.standfirst, list(s.paragraphs)) for s in generate(count, seed=7)]
 
 
 _FOLDING = ["\u0130", "\u0131", "\u017f", "\u212a", "S", "K", "I", "\u00c5", "\u212b"]
@@ -279,14 +282,18 @@ def test_same_verdicts_on_adversarial_texts() -> None:
         ("Ta\u212aes in 40 refugees", "", ["Illegal \u0131mmigrants", "the NUMBER of refugees"]),
         ("", "", ["Language classes for foreigners", "REUNITED with their family"]),
     ]
-    verdicts = _assert_same(folded + adversarial_texts(rules, 600, seed=1), rules)
+    verdicts = _assert_same(folded + adversarial_texts(rules, examples(600), seed=1), rules)
     assert all(v.evidence for v in verdicts[: len(folded)])
     relevant = sum(v.relevant for v in verdicts)
     assert 0 < relevant < len(verdicts)  # the texts reach both verdicts
 
 
 def test_same_verdicts_with_user_rules(user_rules: Rules) -> None:
-    texts = adversarial_texts(user_rules, 300, seed=2) + dev_texts() + generated_texts(100)
+    texts = (
+        adversarial_texts(user_rules, examples(300), seed=2)
+        + dev_texts()
+        + generated_texts(examples(100))
+    )
     texts.append(("EU asylum pact", "eu asylum pact; deport them to syria", ["a a refugees"]))
     texts.append(("language schools", "border control kontrol", ["paperless citiZENship test"]))
     texts.append(("Permits granted", "a permit refused", ["humanitarian residence permit"]))
@@ -301,7 +308,7 @@ def test_same_verdicts_with_replacement_rules(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     rules = load_rules(path, mode="replace")
-    _assert_same(adversarial_texts(rules, 300, seed=3) + dev_texts(), rules)
+    _assert_same(adversarial_texts(rules, examples(300), seed=3) + dev_texts(), rules)
 
 
 # The prefilter's parts ------------------------------------------------------------------------
