@@ -86,16 +86,19 @@ def test_a_reader_opens_an_article_switches_versions_and_sees_the_changes(
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     assert isinstance(browser, WebDriver)
+    # A click returns before the page it opens has loaded: wait for the new URL (generous,
+    # for a loaded machine), not for a time.
+    navigated = WebDriverWait(browser, 60).until
     browser.get(f"{base_url}/")
     rows = browser.find_elements(By.CSS_SELECTOR, "tr.change")
     assert len(rows) == 6
     browser.find_element(
         By.LINK_TEXT, "Rejected asylum-seekers earmarked for deportation halved in two years"
     ).click()
-    assert browser.current_url == f"{base_url}/articles/{filled.rejected}"
+    navigated(lambda b: b.current_url == f"{base_url}/articles/{filled.rejected}")
 
     deleted = browser.find_element(By.CSS_SELECTOR, ".field-body .inline del")
     inserted = browser.find_element(By.CSS_SELECTOR, ".field-body .inline ins")
@@ -108,7 +111,7 @@ def test_a_reader_opens_an_article_switches_versions_and_sees_the_changes(
     Select(browser.find_element(By.ID, "to-version")).select_by_value("1")
     browser.find_element(By.CSS_SELECTOR, "input[name=view][value=side]").click()
     browser.find_element(By.ID, "compare-button").click()
-    assert "from=2" in browser.current_url and "view=side" in browser.current_url
+    navigated(lambda b: "from=2" in b.current_url and "view=side" in b.current_url)
     old = browser.find_element(By.CSS_SELECTOR, ".field-body .side-by-side .old del")
     new = browser.find_element(By.CSS_SELECTOR, ".field-body .side-by-side .new ins")
     assert (old.text, new.text) == ("548", "550")
