@@ -31,6 +31,17 @@ def articles() -> list[Article]:
     ]
 
 
+def mislabel_fold(data: list[Article], k: int, seed: int, held_out: int = 0) -> list[Article]:
+    """``data`` with every label of one fold inverted: what must not reach that fold's fit."""
+    fold = folds(len(data), k, seed=seed)
+    return [
+        replace(a, label=replace(a.label, relevant=not a.label.relevant, topics=()))
+        if fold[i] == held_out
+        else a
+        for i, a in enumerate(data)
+    ]
+
+
 def test_folds_are_balanced_seeded_and_cover_every_article() -> None:
     assert folds(97, 5, seed=22) == folds(97, 5, seed=22)
     assert folds(97, 5, seed=22) != folds(97, 5, seed=23)
@@ -42,14 +53,7 @@ def test_the_held_out_fold_does_not_influence_its_own_settings() -> None:
     data = articles()
     rules = load_rules()
     base = cross_validate(data, rules, k=4, seed=1)
-    fold = folds(len(data), 4, seed=1)
-    flipped = [
-        replace(a, label=replace(a.label, relevant=not a.label.relevant, topics=()))
-        if fold[i] == 0
-        else a
-        for i, a in enumerate(data)
-    ]
-    again = cross_validate(flipped, rules, k=4, seed=1)
+    again = cross_validate(mislabel_fold(data, k=4, seed=1), rules, k=4, seed=1)
     assert again.chosen[0] == base.chosen[0]
     assert again.evaluation.articles == base.evaluation.articles == len(data)
 

@@ -4,10 +4,9 @@ and models refitted without the held-out fold."""
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 from monitor.classify import classify, load_rules
-from monitor.classify.crossval import cross_validate_learned, folds
+from monitor.classify.crossval import cross_validate_learned
 from monitor.classify.learned import (
     RELEVANCE_FEATURES,
     TOPIC_FEATURES,
@@ -16,7 +15,7 @@ from monitor.classify.learned import (
     topic_features,
     train,
 )
-from tests.classify.test_crossval import articles
+from tests.classify.test_crossval import articles, mislabel_fold
 
 ROWS = [(0.0, 1.0), (0.5, 0.0), (1.0, 1.0), (2.0, 0.0), (2.5, 1.0), (3.0, 0.0)]
 TARGETS = [False, False, False, True, True, True]
@@ -76,14 +75,7 @@ def test_learned_cross_validation_refits_without_the_held_out_fold() -> None:
     data = articles()
     rules = load_rules()
     base = cross_validate_learned(data, rules, k=4, seed=1)
-    fold = folds(len(data), 4, seed=1)
-    flipped = [
-        replace(a, label=replace(a.label, relevant=not a.label.relevant, topics=()))
-        if fold[i] == 0
-        else a
-        for i, a in enumerate(data)
-    ]
-    again = cross_validate_learned(flipped, rules, k=4, seed=1)
+    again = cross_validate_learned(mislabel_fold(data, k=4, seed=1), rules, k=4, seed=1)
     assert again.models[0] == base.models[0]
     assert again.models[1] != base.models[1]
     assert base.evaluation.articles == again.evaluation.articles == 97

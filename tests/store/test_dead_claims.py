@@ -50,7 +50,7 @@ def hold(engine: Engine, article_id: int, owner: str, until: datetime) -> None:
 
 @pytest.fixture
 def child() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    proc = subprocess.Popen([sys.executable, "-c", "import signal; signal.pause()"])
     yield proc
     proc.kill()
     proc.wait()

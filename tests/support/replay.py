@@ -1090,7 +1090,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         with contextlib.suppress(KeyboardInterrupt):
             while True:
-                time.sleep(3600)
+                signal.pause()  # until Ctrl-C or SIGTERM (see interrupt)
 
 
 if __name__ == "__main__":
